@@ -1,0 +1,1 @@
+//! Deterministic generator of the example shop (fixtures and large benchmark stores).
