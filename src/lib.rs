@@ -1,3 +1,17 @@
 //! xsell: personalised cross-selling emails from a shop's catalog, customers and events.
+//!
+//! The pipeline, in the order a message goes through it: [`config`] →
+//! [`data`] (the indexed store) → [`campaign`] → moments → audience → caps →
+//! smart lists → offer → render → ledger claim → transport → ledger commit.
 
+pub mod campaign;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod data;
+pub mod diagnostic;
+pub mod error;
 pub mod generate;
+pub mod render;
+pub mod units;
+pub mod workspace;

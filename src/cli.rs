@@ -1,0 +1,68 @@
+//! The command line: global options and one subcommand per job.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "xsell", version, about = "Personalised cross-selling emails from your shop's data")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The workspace folder (with xsell.toml).
+    #[arg(long, short = 'w', global = true, default_value = ".", env = "XSELL_WORKSPACE")]
+    pub workspace: PathBuf,
+    /// Output for people (`text`) or machines (`json`).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Evaluate as if it were this time (RFC 3339, e.g. 2026-11-16T09:00:00Z); default the clock.
+    #[arg(long, global = true, value_parser = parse_now)]
+    pub now: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate config, campaigns, templates and data; report every problem.
+    Check {
+        /// Only these campaigns (ids); default all.
+        campaigns: Vec<String>,
+    },
+    /// Print the JSON Schema of campaign files (for editor autocompletion).
+    Schema,
+    /// Write a synthetic example shop (catalog, customers, events) as CSV.
+    Generate {
+        /// Output folder.
+        #[arg(long, default_value = "fixtures")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 3000)]
+        customers: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The moment the history ends (RFC 3339).
+        #[arg(long, value_parser = parse_now, default_value = "2026-11-16T09:00:00Z")]
+        end: DateTime<Utc>,
+        /// Days of history.
+        #[arg(long, default_value_t = 180)]
+        days: u32,
+    },
+}
+
+/// RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` / `YYYY-MM-DD` taken as UTC.
+pub fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+    crate::data::parse_timestamp(text, None, chrono_tz::Tz::UTC)
+        .map(crate::data::timestamp)
+        .map_err(|_| format!("invalid time `{text}`: expected RFC 3339 like 2026-11-16T09:00:00Z"))
+}

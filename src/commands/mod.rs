@@ -1,0 +1,53 @@
+//! One file per subcommand; each only orchestrates library calls and prints.
+
+mod check;
+mod generate;
+mod schema;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Result};
+
+/// Runs the command; `Ok` holds the exit code (a command may succeed with warnings).
+pub fn run(cli: Cli) -> Result<i32> {
+    let global = &cli.global;
+    match &cli.command {
+        Command::Check { campaigns } => check::run(global, campaigns),
+        Command::Schema => schema::run(),
+        Command::Generate { out, customers, seed, end, days } => {
+            generate::run(global, out, *customers, *seed, *end, *days)
+        }
+    }
+}
+
+/// The text shown for an error on stderr.
+pub fn describe_error(error: &Error) -> String {
+    match error {
+        Error::Files(problems) => {
+            let count = problems.len();
+            format!("{problems}\n\n{count} problem{} found", if count == 1 { "" } else { "s" })
+        }
+        Error::Usage(message) => format!("error: {message}"),
+        Error::Failed(message) => format!("failed: {message}"),
+        Error::Internal(message) => format!("internal error: {message}"),
+    }
+}
+
+/// Prints a value as pretty JSON on stdout.
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(format!("cannot write JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// `12345` → `12,345`, for counts people read.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,597 @@
+//! Loading the three tables into a [`Store`]: everything or nothing.
+//!
+//! Each table is read through its column mapping ([`super::rows`]); a bad row
+//! is reported as `file:line: reason`. Events are then sorted and indexed.
+//! If anything fails the caller gets every problem and no store.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone};
+use chrono_tz::Tz;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::model::*;
+use super::rows::{self, ReadReport, Row, TableSpec};
+use super::source;
+use super::store::{Names, Store};
+use crate::config::{self, DataConfig, SourceConfig};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+
+/// What loading one table found; `xsell check` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    pub table: &'static str,
+    pub source: PathBuf,
+    #[serde(flatten)]
+    pub read: ReadReport,
+}
+
+pub struct Loaded {
+    pub store: Store,
+    pub reports: Vec<TableReport>,
+}
+
+const CATALOG: TableSpec = TableSpec {
+    name: "catalog",
+    fields: config::CATALOG_FIELDS,
+    required: &["id", "name", "category", "manufacturer", "price", "currency", "stock", "created_at", "url"],
+};
+const CUSTOMERS: TableSpec = TableSpec {
+    name: "customers",
+    fields: config::CUSTOMER_FIELDS,
+    required: &["id", "email", "first_name", "locale", "timezone", "tier", "consent", "created_at", "currency"],
+};
+const EVENTS: TableSpec = TableSpec {
+    name: "events",
+    fields: config::EVENT_FIELDS,
+    required: &["ts", "customer_id", "kind"],
+};
+
+// Field positions, in the order of `config::*_FIELDS`.
+mod catalog_field {
+    pub const ID: usize = 0;
+    pub const NAME: usize = 1;
+    pub const CATEGORY: usize = 2;
+    pub const MANUFACTURER: usize = 3;
+    pub const PRICE: usize = 4;
+    pub const CURRENCY: usize = 5;
+    pub const RATING: usize = 6;
+    pub const RATING_COUNT: usize = 7;
+    pub const STOCK: usize = 8;
+    pub const CREATED_AT: usize = 9;
+    pub const URL: usize = 10;
+    pub const IMAGE_URL: usize = 11;
+    pub const FAMILY: usize = 12;
+    pub const LEVEL: usize = 13;
+    pub const COMPARE_AT_PRICE: usize = 14;
+    pub const PRICES: usize = 15;
+}
+mod customer_field {
+    pub const ID: usize = 0;
+    pub const EMAIL: usize = 1;
+    pub const FIRST_NAME: usize = 2;
+    pub const LOCALE: usize = 3;
+    pub const TIMEZONE: usize = 4;
+    pub const TIER: usize = 5;
+    pub const CONSENT: usize = 6;
+    pub const CREATED_AT: usize = 7;
+    pub const TAGS: usize = 8;
+    pub const CURRENCY: usize = 9;
+}
+mod event_field {
+    pub const TS: usize = 0;
+    pub const CUSTOMER_ID: usize = 1;
+    pub const KIND: usize = 2;
+    pub const PRODUCT_ID: usize = 3;
+    pub const ORDER_ID: usize = 4;
+    pub const QUANTITY: usize = 5;
+    pub const UNIT_PRICE: usize = 6;
+    pub const VALUE: usize = 7;
+    pub const METRIC: usize = 8;
+    pub const GIFT: usize = 9;
+}
+
+/// Loads catalog, customers and events as configured.
+pub fn load(data: &DataConfig, root: &Path) -> Result<Loaded, Diagnostics> {
+    let (catalog, customers) = rayon::join(
+        || read_catalog(open_input(&data.catalog, root)?, &data.catalog, data.max_bad_rows),
+        || read_customers(open_input(&data.customers, root)?, &data.customers, data.max_bad_rows),
+    );
+    let mut problems = Diagnostics::default();
+    let (mut store, catalog_report) = match catalog {
+        Ok(loaded) => loaded,
+        Err(found) => {
+            problems.extend(found);
+            (Store::default(), None)
+        }
+    };
+    let customers_report = match customers {
+        Ok((customers, report)) => {
+            install_customers(&mut store, customers);
+            report
+        }
+        Err(found) => {
+            problems.extend(found);
+            None
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let events_report = read_events(open_input(&data.events, root)?, &data.events, data.max_bad_rows, &mut store)?;
+    Ok(Loaded {
+        store,
+        reports: [catalog_report, customers_report, Some(events_report)].into_iter().flatten().collect(),
+    })
+}
+
+/// A table's source, opened: its name in messages and its bytes.
+struct Input<'a> {
+    display: PathBuf,
+    reader: Box<dyn Read + 'a>,
+}
+
+fn open_input(source: &SourceConfig, root: &Path) -> Result<Input<'static>, Diagnostics> {
+    let display = source.location.display(root);
+    let reader = source::open(source).map_err(|message| Diagnostic::file(&display, message))?;
+    Ok(Input { display, reader: Box::new(reader) })
+}
+
+fn read_table(
+    input: Input<'_>,
+    source: &SourceConfig,
+    table: &TableSpec,
+    max_bad_rows: usize,
+    on_row: impl FnMut(usize, &Row<'_>) -> Result<(), String>,
+) -> Result<TableReport, Diagnostics> {
+    let read = rows::read_rows(input.reader, &input.display, source, table, max_bad_rows, on_row)?;
+    Ok(TableReport { table: table.name, source: input.display, read })
+}
+
+/// Builds a store from CSV texts with our own column names (for tests and examples).
+pub fn store_from_csv(catalog: &str, customers: &str, events: &str) -> Result<Store, Diagnostics> {
+    let source = SourceConfig { defaults: [("currency".to_string(), "USD".to_string())].into(), delimiter: b',', ..SourceConfig::default() };
+    let (mut store, _) = read_catalog(text_input("catalog.csv", catalog), &source, 0)?;
+    let (loaded, _) = read_customers(text_input("customers.csv", customers), &source, 0)?;
+    install_customers(&mut store, loaded);
+    read_events(text_input("events.csv", events), &source, 0, &mut store)?;
+    Ok(store)
+}
+
+fn text_input<'a>(name: &str, text: &'a str) -> Input<'a> {
+    Input { display: PathBuf::from(name), reader: Box::new(text.as_bytes()) }
+}
+
+fn install_customers(store: &mut Store, customers: Customers) {
+    store.customers = customers.customers;
+    store.customer_by_id = customers.by_id;
+    store.tiers = customers.tiers;
+    store.locales = customers.locales;
+    store.tags = customers.tags;
+}
+
+// ----- catalog
+
+fn read_catalog(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize) -> Result<(Store, Option<TableReport>), Diagnostics> {
+    use catalog_field::*;
+    let mut store = Store::default();
+    let report = read_table(input, source, &CATALOG, max_bad_rows, |_, row| {
+        let id = required(row, ID, "id")?;
+        if store.product_by_id.contains_key(id) {
+            return Err(format!("duplicate product id `{id}`"));
+        }
+        let price = money(required(row, PRICE, "price")?, "price")?;
+        let currency = currency(required(row, CURRENCY, "currency")?)?;
+        let rating = match row.get(RATING) {
+            None => None,
+            Some(text) => {
+                let value: f32 = text.parse().map_err(|_| format!("invalid rating `{text}`: expected a number from 0 to 5"))?;
+                if !(0.0..=5.0).contains(&value) {
+                    return Err(format!("invalid rating `{text}`: expected a number from 0 to 5"));
+                }
+                Some(value)
+            }
+        };
+        let product = Product {
+            id: id.into(),
+            name: required(row, NAME, "name")?.into(),
+            category: store.categories.intern(required(row, CATEGORY, "category")?),
+            manufacturer: store.manufacturers.intern(required(row, MANUFACTURER, "manufacturer")?),
+            price,
+            currency,
+            other_prices: row.get(PRICES).map(prices).transpose()?.unwrap_or_default(),
+            rating,
+            rating_count: row.get(RATING_COUNT).map(|t| integer(t, "rating_count")).transpose()?.unwrap_or(0),
+            stock: integer(required(row, STOCK, "stock")?, "stock")?,
+            created_at: timestamp(required(row, CREATED_AT, "created_at")?, source)?,
+            url: required(row, URL, "url")?.into(),
+            image_url: row.get(IMAGE_URL).unwrap_or_default().into(),
+            family: row.get(FAMILY).map(|f| store.families.intern(f)),
+            level: row.get(LEVEL).map(|t| integer(t, "level")).transpose()?,
+            compare_at_price: row.get(COMPARE_AT_PRICE).map(|t| money(t, "compare_at_price")).transpose()?,
+        };
+        store.product_by_id.insert(product.id.clone(), store.products.len() as ProductIx);
+        store.products.push(product);
+        Ok(())
+    })?;
+    store.products_by_category = group_products(&store.products, store.categories.len(), |p| Some(p.category));
+    store.products_by_manufacturer = group_products(&store.products, store.manufacturers.len(), |p| Some(p.manufacturer));
+    store.products_by_family = group_products(&store.products, store.families.len(), |p| p.family);
+    Ok((store, Some(report)))
+}
+
+fn group_products(products: &[Product], groups: usize, key: impl Fn(&Product) -> Option<NameIx>) -> Vec<Vec<ProductIx>> {
+    let mut grouped = vec![Vec::new(); groups];
+    for (ix, product) in products.iter().enumerate() {
+        if let Some(group) = key(product) {
+            grouped[group as usize].push(ix as ProductIx);
+        }
+    }
+    grouped
+}
+
+/// `EUR=24.00|GBP=20.00`
+fn prices(text: &str) -> Result<Box<[(Currency, Decimal)]>, String> {
+    text.split('|')
+        .map(|pair| {
+            let (code, amount) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("invalid prices `{text}`: expected `EUR=24.00|GBP=20.00`"))?;
+            Ok((currency(code.trim())?, money(amount.trim(), "prices")?))
+        })
+        .collect()
+}
+
+// ----- customers
+
+struct Customers {
+    customers: Vec<Customer>,
+    by_id: HashMap<Box<str>, CustomerIx>,
+    tiers: Names,
+    locales: Names,
+    tags: Names,
+}
+
+fn read_customers(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize) -> Result<(Customers, Option<TableReport>), Diagnostics> {
+    use customer_field::*;
+    let mut loaded = Customers {
+        customers: Vec::new(),
+        by_id: HashMap::new(),
+        tiers: Names::default(),
+        locales: Names::default(),
+        tags: Names::default(),
+    };
+    let report = read_table(input, source, &CUSTOMERS, max_bad_rows, |_, row| {
+        let id = required(row, ID, "id")?;
+        if loaded.by_id.contains_key(id) {
+            return Err(format!("duplicate customer id `{id}`"));
+        }
+        let email = required(row, EMAIL, "email")?;
+        if !looks_like_email(email) {
+            return Err(format!("invalid email `{email}`"));
+        }
+        let timezone_name = required(row, TIMEZONE, "timezone")?;
+        let timezone: Tz = timezone_name
+            .parse()
+            .map_err(|_| format!("unknown time zone `{timezone_name}` (expected an IANA name like `Europe/Paris`)"))?;
+        let tags = match row.get(TAGS) {
+            None => Box::default(),
+            Some(text) => text
+                .split(['|', ';'])
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| loaded.tags.intern(t))
+                .collect(),
+        };
+        let customer = Customer {
+            id: id.into(),
+            email: email.into(),
+            first_name: required(row, FIRST_NAME, "first_name")?.into(),
+            locale: loaded.locales.intern(required(row, LOCALE, "locale")?),
+            timezone,
+            tier: loaded.tiers.intern(required(row, TIER, "tier")?),
+            consent: boolean(required(row, CONSENT, "consent")?, "consent")?,
+            created_at: timestamp(required(row, CREATED_AT, "created_at")?, source)?,
+            tags,
+            currency: currency(required(row, CURRENCY, "currency")?)?,
+        };
+        loaded.by_id.insert(customer.id.clone(), loaded.customers.len() as CustomerIx);
+        loaded.customers.push(customer);
+        Ok(())
+    })?;
+    Ok((loaded, Some(report)))
+}
+
+fn looks_like_email(text: &str) -> bool {
+    match text.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !text.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+        }
+        None => false,
+    }
+}
+
+// ----- events
+
+fn read_events(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize, store: &mut Store) -> Result<TableReport, Diagnostics> {
+    use event_field::*;
+    let mut events: Vec<Event> = Vec::new();
+    // Orders are interned by id while reading; the final positions come after sorting.
+    let mut order_by_id: HashMap<Box<str>, u32> = HashMap::new();
+    let mut order_ids: Vec<Box<str>> = Vec::new();
+    let mut order_customer: Vec<CustomerIx> = Vec::new();
+    let mut metrics = Names::default();
+    let report = read_table(input, source, &EVENTS, max_bad_rows, |_, row| {
+        let ts = timestamp(required(row, TS, "ts")?, source)?;
+        let customer_id = required(row, CUSTOMER_ID, "customer_id")?;
+        let customer = store
+            .customer_ix(customer_id)
+            .ok_or_else(|| format!("unknown customer `{customer_id}` (not in the customers table)"))?;
+        let kind_text = required(row, KIND, "kind")?;
+        let kind = EventKind::parse(kind_text).ok_or_else(|| {
+            format!("unknown event kind `{kind_text}`: expected one of view, cart, order, support_resolved, usage, tier_changed")
+        })?;
+        let product = match row.get(PRODUCT_ID) {
+            Some(id) => store.product_ix(id).ok_or_else(|| format!("unknown product `{id}` (not in the catalog)"))?,
+            None if matches!(kind, EventKind::View | EventKind::Cart | EventKind::Order) => {
+                return Err(format!("a `{kind_text}` event needs a product_id"));
+            }
+            None => NONE,
+        };
+        let quantity: i32 = row.get(QUANTITY).map(|t| integer(t, "quantity")).transpose()?.unwrap_or(1);
+        let order = if kind == EventKind::Order {
+            if quantity <= 0 {
+                return Err(format!("order line with quantity {quantity}: returns and cancellations are not orders (skip them with `skip_rows`)"));
+            }
+            let key: std::borrow::Cow<'_, str> = match row.get(ORDER_ID) {
+                Some(id) => id.into(),
+                // Without order ids, a customer's lines at the same instant form one basket.
+                None => format!("{customer_id}@{ts}").into(),
+            };
+            let next = order_ids.len() as u32;
+            let raw = *order_by_id.entry(key.as_ref().into()).or_insert_with(|| {
+                order_ids.push(key.as_ref().into());
+                order_customer.push(customer);
+                next
+            });
+            if order_customer[raw as usize] != customer {
+                return Err(format!("order `{key}` already belongs to another customer"));
+            }
+            raw
+        } else {
+            NONE
+        };
+        let metric = match (kind, row.get(METRIC)) {
+            (EventKind::Usage, None) => return Err("a `usage` event needs a metric".into()),
+            (EventKind::TierChanged, None) => return Err("a `tier_changed` event needs the new tier in `metric`".into()),
+            (_, Some(name)) => metrics.intern(name),
+            (_, None) => NONE,
+        };
+        let value = match row.get(VALUE) {
+            Some(text) => text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("invalid value `{text}`: expected a number"))?,
+            None if kind == EventKind::Usage => return Err("a `usage` event needs a value".into()),
+            None => f64::NAN,
+        };
+        events.push(Event {
+            ts,
+            unit_price: row.get(UNIT_PRICE).map(|t| money(t, "unit_price")).transpose()?.unwrap_or_default(),
+            value,
+            customer,
+            product,
+            order,
+            quantity,
+            metric,
+            kind,
+            gift: row.get(GIFT).map(|t| boolean(t, "gift")).transpose()?.unwrap_or(false),
+        });
+        Ok(())
+    })?;
+    drop(order_by_id);
+    store.metrics = metrics;
+    index_events(store, events, order_ids);
+    Ok(report)
+}
+
+/// Sorts events and builds every event and order index of the store.
+fn index_events(store: &mut Store, mut events: Vec<Event>, order_ids: Vec<Box<str>>) {
+    events.par_sort_by_key(|e| (e.customer, e.ts));
+    store.customer_events = offsets(store.customers.len(), events.iter().map(|e| e.customer));
+
+    // Group order lines by (interned) order, earliest line first.
+    let mut lines: Vec<u32> = (0..events.len() as u32).filter(|i| events[*i as usize].order != NONE).collect();
+    lines.par_sort_by_key(|i| {
+        let e = &events[*i as usize];
+        (e.order, e.ts, *i)
+    });
+    let mut raw_orders: Vec<(Order, std::ops::Range<u32>)> = Vec::with_capacity(order_ids.len());
+    let mut start = 0;
+    while start < lines.len() {
+        let first = &events[lines[start] as usize];
+        let mut end = start + 1;
+        while end < lines.len() && events[lines[end] as usize].order == first.order {
+            end += 1;
+        }
+        let gift = lines[start..end].iter().any(|i| events[*i as usize].gift);
+        raw_orders.push((
+            Order {
+                id: order_ids[first.order as usize].clone(),
+                customer: first.customer,
+                ts: first.ts,
+                lines: 0..0,
+                gift,
+            },
+            start as u32..end as u32,
+        ));
+        start = end;
+    }
+    drop(order_ids);
+    raw_orders.par_sort_by(|(a, _), (b, _)| (a.customer, a.ts, &a.id).cmp(&(b.customer, b.ts, &b.id)));
+
+    let mut order_lines = Vec::with_capacity(lines.len());
+    let mut orders = Vec::with_capacity(raw_orders.len());
+    for (ix, (mut order, range)) in raw_orders.into_iter().enumerate() {
+        let begin = order_lines.len() as u32;
+        for line in &lines[range.start as usize..range.end as usize] {
+            events[*line as usize].order = ix as u32;
+            order_lines.push(*line);
+        }
+        order.lines = begin..order_lines.len() as u32;
+        orders.push(order);
+    }
+    drop(lines);
+
+    store.customer_orders = offsets(store.customers.len(), orders.iter().map(|o| o.customer));
+    let mut orders_by_time: Vec<OrderIx> = (0..orders.len() as OrderIx).collect();
+    orders_by_time.par_sort_by_key(|o| (orders[*o as usize].ts, *o));
+    let mut events_by_time: Vec<u32> = (0..events.len() as u32).collect();
+    events_by_time.par_sort_by_key(|e| (events[*e as usize].ts, *e));
+
+    let mut units_sold = vec![0u64; store.products.len()];
+    let mut orders_with_product = vec![0u32; store.products.len()];
+    for order in &orders {
+        let mut seen: Vec<ProductIx> = Vec::new();
+        for line in &order_lines[order.lines.start as usize..order.lines.end as usize] {
+            let event = &events[*line as usize];
+            units_sold[event.product as usize] += event.quantity.max(0) as u64;
+            if !seen.contains(&event.product) {
+                seen.push(event.product);
+                orders_with_product[event.product as usize] += 1;
+            }
+        }
+    }
+
+    store.events = events;
+    store.orders = orders;
+    store.order_lines = order_lines;
+    store.orders_by_time = orders_by_time;
+    store.events_by_time = events_by_time;
+    store.units_sold = units_sold;
+    store.orders_with_product = orders_with_product;
+}
+
+/// Start positions per key for items sorted by key: `offsets[k]..offsets[k + 1]`.
+fn offsets(keys: usize, sorted: impl Iterator<Item = u32>) -> Vec<u32> {
+    let mut counts = vec![0u32; keys + 1];
+    for key in sorted {
+        counts[key as usize + 1] += 1;
+    }
+    for k in 1..counts.len() {
+        counts[k] += counts[k - 1];
+    }
+    counts
+}
+
+// ----- field parsers: each returns the reason a value is bad
+
+fn required<'a>(row: &Row<'a>, field: usize, name: &str) -> Result<&'a str, String> {
+    row.get(field).ok_or_else(|| format!("missing `{name}`"))
+}
+
+fn money(text: &str, field: &str) -> Result<Decimal, String> {
+    let value = Decimal::from_str(text).map_err(|_| format!("invalid {field} `{text}`: expected a decimal number like 24.00"))?;
+    if value.is_sign_negative() {
+        return Err(format!("invalid {field} `{text}`: must not be negative"));
+    }
+    Ok(value)
+}
+
+fn currency(text: &str) -> Result<Currency, String> {
+    Currency::parse(text).ok_or_else(|| format!("invalid currency `{text}`: expected an ISO 4217 code like USD"))
+}
+
+fn integer<T: FromStr>(text: &str, field: &str) -> Result<T, String> {
+    text.parse().map_err(|_| format!("invalid {field} `{text}`: expected a whole number"))
+}
+
+fn boolean(text: &str, field: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" | "t" => Ok(true),
+        "false" | "no" | "n" | "0" | "f" => Ok(false),
+        _ => Err(format!("invalid {field} `{text}`: expected true or false")),
+    }
+}
+
+/// RFC 3339 (`2026-11-16T09:00:00Z`), or `YYYY-MM-DD HH:MM[:SS]` / `YYYY-MM-DD`
+/// in the source's time zone, or the source's `timestamp_format`.
+fn timestamp(text: &str, source: &SourceConfig) -> Result<i64, String> {
+    parse_timestamp(text, source.timestamp_format.as_deref(), source.timezone)
+}
+
+pub fn parse_timestamp(text: &str, format: Option<&str>, timezone: Tz) -> Result<i64, String> {
+    let local = |naive: NaiveDateTime| {
+        timezone
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|t| t.timestamp())
+            .ok_or_else(|| format!("time `{text}` does not exist in {timezone} (skipped by a daylight-saving change)"))
+    };
+    if let Some(format) = format {
+        if let Ok(time) = DateTime::parse_from_str(text, format) {
+            return Ok(time.timestamp());
+        }
+        return match NaiveDateTime::parse_from_str(text, format) {
+            Ok(naive) => local(naive),
+            Err(_) => match NaiveDate::parse_from_str(text, format) {
+                Ok(date) => local(date.and_time(chrono::NaiveTime::MIN)),
+                Err(_) => Err(format!("invalid timestamp `{text}`: does not match the format `{format}`")),
+            },
+        };
+    }
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.timestamp());
+    }
+    for pattern in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, pattern) {
+            return local(naive);
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return local(date.and_time(chrono::NaiveTime::MIN));
+    }
+    Err(format!(
+        "invalid timestamp `{text}`: expected RFC 3339 like 2026-11-16T09:00:00Z (or set `timestamp_format` for this source)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_positions_match_the_field_lists() {
+        assert_eq!(config::CATALOG_FIELDS[catalog_field::PRICES], "prices");
+        assert_eq!(config::CATALOG_FIELDS[catalog_field::COMPARE_AT_PRICE], "compare_at_price");
+        assert_eq!(config::CUSTOMER_FIELDS[customer_field::CURRENCY], "currency");
+        assert_eq!(config::CUSTOMER_FIELDS[customer_field::TAGS], "tags");
+        assert_eq!(config::EVENT_FIELDS[event_field::GIFT], "gift");
+        assert_eq!(config::EVENT_FIELDS[event_field::METRIC], "metric");
+    }
+
+    #[test]
+    fn timestamps() {
+        let utc = Tz::UTC;
+        assert_eq!(parse_timestamp("2026-11-16T09:00:00Z", None, utc), Ok(1_794_819_600));
+        assert_eq!(parse_timestamp("2026-11-16T10:00:00+01:00", None, utc), Ok(1_794_819_600));
+        assert_eq!(parse_timestamp("2026-11-16 10:00:00", None, chrono_tz::Europe::Paris), Ok(1_794_819_600));
+        assert_eq!(parse_timestamp("11/16/2026 9:00", Some("%m/%d/%Y %H:%M"), utc), Ok(1_794_819_600));
+        assert_eq!(parse_timestamp("16-11-2026", Some("%d-%m-%Y"), utc), Ok(1_794_787_200));
+        assert!(parse_timestamp("yesterday", None, utc).unwrap_err().starts_with("invalid timestamp `yesterday`"));
+        // 02:30 on 2026-03-29 does not exist in Paris.
+        assert!(parse_timestamp("2026-03-29 02:30:00", None, chrono_tz::Europe::Paris).is_err());
+    }
+
+    #[test]
+    fn prices_in_other_currencies() {
+        let parsed = prices("EUR=24.00|GBP=20.50").unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[1], (Currency::parse("GBP").unwrap(), Decimal::new(2050, 2)));
+        assert!(prices("EUR:24").is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! The shop's data: catalog, customers and behaviour events, loaded from CSV
+//! or JSON Lines files or URLs into a read-only, indexed [`Store`].
+
+mod load;
+pub mod model;
+mod rows;
+pub mod source;
+mod store;
+
+pub use load::{Loaded, TableReport, load, parse_timestamp, store_from_csv};
+pub use model::*;
+pub use rows::{ColumnReport, ReadReport};
+pub use store::{Names, Store};

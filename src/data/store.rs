@@ -1,0 +1,234 @@
+//! The loaded shop: a read-only, indexed store every later stage reads from.
+//!
+//! Events are kept sorted by (customer, time), so a customer's history is one
+//! slice; orders likewise. Time indexes (all events, all orders) let trigger
+//! evaluation and bestseller counts look at a window without scanning
+//! everyone. Names (categories, manufacturers, families, tiers, locales,
+//! tags, metrics) are interned once.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use super::model::*;
+
+/// An interned table of names: position ↔ text.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    names: Vec<Box<str>>,
+    index: HashMap<Box<str>, NameIx>,
+}
+
+impl Names {
+    pub fn intern(&mut self, name: &str) -> NameIx {
+        if let Some(ix) = self.index.get(name) {
+            return *ix;
+        }
+        let ix = self.names.len() as NameIx;
+        self.names.push(name.into());
+        self.index.insert(name.into(), ix);
+        ix
+    }
+
+    pub fn get(&self, name: &str) -> Option<NameIx> {
+        self.index.get(name).copied()
+    }
+
+    pub fn name(&self, ix: NameIx) -> &str {
+        &self.names[ix as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (NameIx, &str)> {
+        self.names.iter().enumerate().map(|(i, n)| (i as NameIx, &**n))
+    }
+}
+
+/// The read-only, indexed shop data.
+#[derive(Debug, Default)]
+pub struct Store {
+    pub(crate) products: Vec<Product>,
+    pub(crate) product_by_id: HashMap<Box<str>, ProductIx>,
+    pub(crate) customers: Vec<Customer>,
+    pub(crate) customer_by_id: HashMap<Box<str>, CustomerIx>,
+    /// Sorted by (customer, ts); ties keep file order.
+    pub(crate) events: Vec<Event>,
+    /// `events[customer_events[c]..customer_events[c + 1]]` are customer `c`'s.
+    pub(crate) customer_events: Vec<u32>,
+    /// Sorted by (customer, ts).
+    pub(crate) orders: Vec<Order>,
+    pub(crate) customer_orders: Vec<u32>,
+    /// Positions in `events` of order lines, grouped by order (`Order::lines` ranges into it).
+    pub(crate) order_lines: Vec<u32>,
+    /// Order positions sorted by time.
+    pub(crate) orders_by_time: Vec<OrderIx>,
+    /// Event positions sorted by time.
+    pub(crate) events_by_time: Vec<u32>,
+    pub(crate) categories: Names,
+    pub(crate) manufacturers: Names,
+    pub(crate) families: Names,
+    pub(crate) tiers: Names,
+    pub(crate) locales: Names,
+    pub(crate) tags: Names,
+    pub(crate) metrics: Names,
+    pub(crate) products_by_category: Vec<Vec<ProductIx>>,
+    pub(crate) products_by_manufacturer: Vec<Vec<ProductIx>>,
+    pub(crate) products_by_family: Vec<Vec<ProductIx>>,
+    /// Units sold per product, over all orders.
+    pub(crate) units_sold: Vec<u64>,
+    /// Number of orders containing each product.
+    pub(crate) orders_with_product: Vec<u32>,
+}
+
+impl Store {
+    // ----- products
+
+    pub fn products(&self) -> &[Product] {
+        &self.products
+    }
+
+    pub fn product(&self, ix: ProductIx) -> &Product {
+        &self.products[ix as usize]
+    }
+
+    pub fn product_ix(&self, id: &str) -> Option<ProductIx> {
+        self.product_by_id.get(id).copied()
+    }
+
+    pub fn categories(&self) -> &Names {
+        &self.categories
+    }
+
+    pub fn manufacturers(&self) -> &Names {
+        &self.manufacturers
+    }
+
+    pub fn families(&self) -> &Names {
+        &self.families
+    }
+
+    pub fn products_in_category(&self, category: NameIx) -> &[ProductIx] {
+        &self.products_by_category[category as usize]
+    }
+
+    pub fn products_by_manufacturer(&self, manufacturer: NameIx) -> &[ProductIx] {
+        &self.products_by_manufacturer[manufacturer as usize]
+    }
+
+    pub fn products_in_family(&self, family: NameIx) -> &[ProductIx] {
+        &self.products_by_family[family as usize]
+    }
+
+    /// Units sold over the whole history.
+    pub fn units_sold(&self, product: ProductIx) -> u64 {
+        self.units_sold[product as usize]
+    }
+
+    /// Orders containing the product, over the whole history.
+    pub fn orders_with_product(&self, product: ProductIx) -> u32 {
+        self.orders_with_product[product as usize]
+    }
+
+    // ----- customers
+
+    pub fn customers(&self) -> &[Customer] {
+        &self.customers
+    }
+
+    pub fn customer(&self, ix: CustomerIx) -> &Customer {
+        &self.customers[ix as usize]
+    }
+
+    pub fn customer_ix(&self, id: &str) -> Option<CustomerIx> {
+        self.customer_by_id.get(id).copied()
+    }
+
+    pub fn tiers(&self) -> &Names {
+        &self.tiers
+    }
+
+    pub fn locales(&self) -> &Names {
+        &self.locales
+    }
+
+    pub fn tags(&self) -> &Names {
+        &self.tags
+    }
+
+    // ----- events and orders
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// One customer's events, oldest first.
+    pub fn events_of(&self, customer: CustomerIx) -> &[Event] {
+        &self.events[self.customer_event_range(customer)]
+    }
+
+    /// Positions in [`Store::events`] of one customer's events.
+    pub fn customer_event_range(&self, customer: CustomerIx) -> Range<usize> {
+        let c = customer as usize;
+        self.customer_events[c] as usize..self.customer_events[c + 1] as usize
+    }
+
+    pub fn orders(&self) -> &[Order] {
+        &self.orders
+    }
+
+    pub fn order(&self, ix: OrderIx) -> &Order {
+        &self.orders[ix as usize]
+    }
+
+    /// One customer's orders, oldest first, with their positions.
+    pub fn orders_of(&self, customer: CustomerIx) -> impl DoubleEndedIterator<Item = (OrderIx, &Order)> + ExactSizeIterator {
+        let c = customer as usize;
+        let range = self.customer_orders[c]..self.customer_orders[c + 1];
+        range.map(|ix| (ix, &self.orders[ix as usize]))
+    }
+
+    pub fn order_count(&self, customer: CustomerIx) -> usize {
+        let c = customer as usize;
+        (self.customer_orders[c + 1] - self.customer_orders[c]) as usize
+    }
+
+    /// The lines (`order` events) of an order.
+    pub fn order_lines(&self, order: OrderIx) -> impl ExactSizeIterator<Item = &Event> {
+        let lines = self.orders[order as usize].lines.clone();
+        self.order_lines[lines.start as usize..lines.end as usize].iter().map(|e| &self.events[*e as usize])
+    }
+
+    /// Orders placed in `[from, to)` (Unix seconds), oldest first.
+    pub fn orders_between(&self, from: i64, to: i64) -> &[OrderIx] {
+        let start = self.orders_by_time.partition_point(|o| self.orders[*o as usize].ts < from);
+        let end = self.orders_by_time.partition_point(|o| self.orders[*o as usize].ts < to);
+        &self.orders_by_time[start..end.max(start)]
+    }
+
+    /// Events in `[from, to)` (Unix seconds), oldest first.
+    pub fn events_between(&self, from: i64, to: i64) -> impl DoubleEndedIterator<Item = &Event> + ExactSizeIterator {
+        let start = self.events_by_time.partition_point(|e| self.events[*e as usize].ts < from);
+        let end = self.events_by_time.partition_point(|e| self.events[*e as usize].ts < to).max(start);
+        self.events_by_time[start..end].iter().map(|e| &self.events[*e as usize])
+    }
+
+    /// The name of a usage metric or, for `tier_changed` events, of the new tier.
+    pub fn metric_name(&self, ix: NameIx) -> &str {
+        self.metrics.name(ix)
+    }
+
+    pub fn metrics(&self) -> &Names {
+        &self.metrics
+    }
+
+    /// Time of the newest event, if any (Unix seconds).
+    pub fn last_event_ts(&self) -> Option<i64> {
+        self.events_by_time.last().map(|e| self.events[*e as usize].ts)
+    }
+}

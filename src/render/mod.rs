@@ -1,0 +1,3 @@
+//! Rendering: campaign + customer + lists + offer → subject, HTML, text, MIME.
+
+pub mod templates;

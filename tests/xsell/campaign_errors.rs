@@ -1,0 +1,1 @@
+//! Every bad-campaign case gives its exact message with file, line and column.
