@@ -6,7 +6,11 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "xsell", version, about = "Personalised cross-selling emails from your shop's data")]
+#[command(
+    name = "xsell",
+    version,
+    about = "Personalised cross-selling emails from your shop's data"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -17,7 +21,13 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The workspace folder (with xsell.toml).
-    #[arg(long, short = 'w', global = true, default_value = ".", env = "XSELL_WORKSPACE")]
+    #[arg(
+        long,
+        short = 'w',
+        global = true,
+        default_value = ".",
+        env = "XSELL_WORKSPACE"
+    )]
     pub workspace: PathBuf,
     /// Output for people (`text`) or machines (`json`).
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]

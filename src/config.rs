@@ -394,16 +394,46 @@ struct RawPreview {
 
 /// The fields each table knows; column maps and defaults may only name these.
 pub const CATALOG_FIELDS: &[&str] = &[
-    "id", "name", "category", "manufacturer", "price", "currency", "rating", "rating_count",
-    "stock", "created_at", "url", "image_url", "family", "level", "compare_at_price", "prices",
+    "id",
+    "name",
+    "category",
+    "manufacturer",
+    "price",
+    "currency",
+    "rating",
+    "rating_count",
+    "stock",
+    "created_at",
+    "url",
+    "image_url",
+    "family",
+    "level",
+    "compare_at_price",
+    "prices",
 ];
 pub const CUSTOMER_FIELDS: &[&str] = &[
-    "id", "email", "first_name", "locale", "timezone", "tier", "consent", "created_at", "tags",
+    "id",
+    "email",
+    "first_name",
+    "locale",
+    "timezone",
+    "tier",
+    "consent",
+    "created_at",
+    "tags",
     "currency",
 ];
 pub const EVENT_FIELDS: &[&str] = &[
-    "ts", "customer_id", "kind", "product_id", "order_id", "quantity", "unit_price", "value",
-    "metric", "gift",
+    "ts",
+    "customer_id",
+    "kind",
+    "product_id",
+    "order_id",
+    "quantity",
+    "unit_price",
+    "value",
+    "metric",
+    "gift",
 ];
 
 impl Config {
@@ -423,9 +453,19 @@ impl Config {
     pub fn parse(root: &Path, text: &str) -> Result<Config, Diagnostics> {
         let raw: RawConfig = toml::from_str(text).map_err(|error| {
             let offset = error.span().map_or(0, |span| span.start);
-            Diagnostic::at_offset(CONFIG_FILE, text, offset, error.message().trim().to_string())
+            Diagnostic::at_offset(
+                CONFIG_FILE,
+                text,
+                offset,
+                error.message().trim().to_string(),
+            )
         })?;
-        Checker { root, text, problems: Diagnostics::default() }.check(raw)
+        Checker {
+            root,
+            text,
+            problems: Diagnostics::default(),
+        }
+        .check(raw)
     }
 }
 
@@ -437,7 +477,12 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn problem<T>(&mut self, spanned: &Spanned<T>, message: impl Into<String>) {
-        self.problems.push(Diagnostic::at_offset(CONFIG_FILE, self.text, spanned.span().start, message));
+        self.problems.push(Diagnostic::at_offset(
+            CONFIG_FILE,
+            self.text,
+            spanned.span().start,
+            message,
+        ));
     }
 
     fn path(&self, text: &str) -> PathBuf {
@@ -447,13 +492,15 @@ impl Checker<'_> {
     fn timezone(&mut self, value: Option<Spanned<String>>, default: Tz) -> Tz {
         match value {
             None => default,
-            Some(name) => match name.get_ref().parse::<Tz>() {
-                Ok(tz) => tz,
-                Err(_) => {
-                    self.problem(&name, format!("unknown time zone `{}` (expected an IANA name like `Europe/Paris`)", name.get_ref()));
-                    default
+            Some(name) => {
+                match name.get_ref().parse::<Tz>() {
+                    Ok(tz) => tz,
+                    Err(_) => {
+                        self.problem(&name, format!("unknown time zone `{}` (expected an IANA name like `Europe/Paris`)", name.get_ref()));
+                        default
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -475,7 +522,13 @@ impl Checker<'_> {
             None => default.to_string(),
             Some(code) if is_currency_code(code.get_ref()) => code.into_inner(),
             Some(code) => {
-                self.problem(&code, format!("invalid currency `{}`: expected an ISO 4217 code like `USD` or `EUR`", code.get_ref()));
+                self.problem(
+                    &code,
+                    format!(
+                        "invalid currency `{}`: expected an ISO 4217 code like `USD` or `EUR`",
+                        code.get_ref()
+                    ),
+                );
                 default.to_string()
             }
         }
@@ -485,7 +538,10 @@ impl Checker<'_> {
         match value.get_ref().parse() {
             Ok(mailbox) => Some(mailbox),
             Err(error) => {
-                self.problem(value, format!("invalid address `{}`: {error}", value.get_ref()));
+                self.problem(
+                    value,
+                    format!("invalid address `{}`: {error}", value.get_ref()),
+                );
                 None
             }
         }
@@ -496,7 +552,10 @@ impl Checker<'_> {
         let default_currency = self.currency(raw.shop.default_currency, "USD");
         let shop = Shop {
             name: raw.shop.name.unwrap_or_else(|| "Our shop".into()),
-            website: raw.shop.website.unwrap_or_else(|| "https://shop.example".into()),
+            website: raw
+                .shop
+                .website
+                .unwrap_or_else(|| "https://shop.example".into()),
             postal_address: raw.shop.postal_address.unwrap_or_default(),
             timezone: shop_timezone,
             default_currency: default_currency.clone(),
@@ -509,30 +568,50 @@ impl Checker<'_> {
                 from.map(|from| Sender { from, reply_to })
             }
             None => {
-                self.problems.push(Diagnostic::file(CONFIG_FILE, "missing `[sender]` with `from = \"Shop <hello@shop.example>\"`"));
+                self.problems.push(Diagnostic::file(
+                    CONFIG_FILE,
+                    "missing `[sender]` with `from = \"Shop <hello@shop.example>\"`",
+                ));
                 None
             }
         };
 
         let unsubscribe = match raw.unsubscribe.url {
-            Some(url) if url.get_ref().contains("{token}") && url.get_ref().starts_with("https://") => {
-                Unsubscribe { url: url.into_inner(), mailto: raw.unsubscribe.mailto }
+            Some(url)
+                if url.get_ref().contains("{token}") && url.get_ref().starts_with("https://") =>
+            {
+                Unsubscribe {
+                    url: url.into_inner(),
+                    mailto: raw.unsubscribe.mailto,
+                }
             }
             Some(url) => {
-                self.problem(&url, "`unsubscribe.url` must be an https:// URL containing `{token}`");
-                Unsubscribe { url: String::new(), mailto: None }
+                self.problem(
+                    &url,
+                    "`unsubscribe.url` must be an https:// URL containing `{token}`",
+                );
+                Unsubscribe {
+                    url: String::new(),
+                    mailto: None,
+                }
             }
             None => {
                 self.problems.push(Diagnostic::file(
                     CONFIG_FILE,
                     "missing `[unsubscribe]` with `url = \"https://…/unsubscribe?token={token}\"`: every marketing message needs a working unsubscribe link",
                 ));
-                Unsubscribe { url: String::new(), mailto: None }
+                Unsubscribe {
+                    url: String::new(),
+                    mailto: None,
+                }
             }
         };
 
         let secrets = Secrets {
-            signing_key_env: raw.secrets.signing_key_env.unwrap_or_else(|| "XSELL_SECRET".into()),
+            signing_key_env: raw
+                .secrets
+                .signing_key_env
+                .unwrap_or_else(|| "XSELL_SECRET".into()),
         };
 
         let data = self.data(raw.data, &default_currency);
@@ -591,9 +670,27 @@ impl Checker<'_> {
 
     fn data(&mut self, raw: RawData, default_currency: &str) -> DataConfig {
         DataConfig {
-            catalog: self.source("catalog", raw.catalog, "fixtures/catalog.csv", CATALOG_FIELDS, default_currency),
-            customers: self.source("customers", raw.customers, "fixtures/customers.csv", CUSTOMER_FIELDS, default_currency),
-            events: self.source("events", raw.events, "fixtures/events.csv", EVENT_FIELDS, default_currency),
+            catalog: self.source(
+                "catalog",
+                raw.catalog,
+                "fixtures/catalog.csv",
+                CATALOG_FIELDS,
+                default_currency,
+            ),
+            customers: self.source(
+                "customers",
+                raw.customers,
+                "fixtures/customers.csv",
+                CUSTOMER_FIELDS,
+                default_currency,
+            ),
+            events: self.source(
+                "events",
+                raw.events,
+                "fixtures/events.csv",
+                EVENT_FIELDS,
+                default_currency,
+            ),
             max_bad_rows: raw.max_bad_rows.unwrap_or(0),
         }
     }
@@ -609,7 +706,10 @@ impl Checker<'_> {
         let raw = raw.unwrap_or_default();
         let location = match (raw.path, raw.url) {
             (Some(_), Some(url)) => {
-                self.problem(&url, format!("`data.{table}` has both `path` and `url`: give one"));
+                self.problem(
+                    &url,
+                    format!("`data.{table}` has both `path` and `url`: give one"),
+                );
                 SourceLocation::default()
             }
             (_, Some(url)) => {
@@ -617,7 +717,10 @@ impl Checker<'_> {
                 if text.starts_with("http://") || text.starts_with("https://") {
                     SourceLocation::Url(url.into_inner())
                 } else {
-                    self.problem(&url, format!("`data.{table}.url` must start with http:// or https://"));
+                    self.problem(
+                        &url,
+                        format!("`data.{table}.url` must start with http:// or https://"),
+                    );
                     SourceLocation::default()
                 }
             }
@@ -629,13 +732,19 @@ impl Checker<'_> {
             if fields.contains(&field.get_ref().as_str()) {
                 columns.insert(field.into_inner(), column);
             } else {
-                self.problem(&field, unknown_field_message(table, field.get_ref(), fields));
+                self.problem(
+                    &field,
+                    unknown_field_message(table, field.get_ref(), fields),
+                );
             }
         }
         let mut defaults = BTreeMap::new();
         for (field, value) in raw.defaults {
             if !fields.contains(&field.get_ref().as_str()) {
-                self.problem(&field, unknown_field_message(table, field.get_ref(), fields));
+                self.problem(
+                    &field,
+                    unknown_field_message(table, field.get_ref(), fields),
+                );
                 continue;
             }
             let value = match value {
@@ -645,7 +754,14 @@ impl Checker<'_> {
                 toml::Value::Boolean(b) => b.to_string(),
                 toml::Value::Datetime(d) => d.to_string(),
                 other => {
-                    self.problem(&field, format!("default for `{}` must be a string, number or boolean, not {}", field.get_ref(), other.type_str()));
+                    self.problem(
+                        &field,
+                        format!(
+                            "default for `{}` must be a string, number or boolean, not {}",
+                            field.get_ref(),
+                            other.type_str()
+                        ),
+                    );
                     continue;
                 }
             };
@@ -662,7 +778,10 @@ impl Checker<'_> {
             Some(text) => match text.get_ref().as_bytes() {
                 [byte] => *byte,
                 _ => {
-                    self.problem(&text, "`delimiter` must be a single character, like \",\" or \";\"");
+                    self.problem(
+                        &text,
+                        "`delimiter` must be a single character, like \",\" or \";\"",
+                    );
                     b','
                 }
             },
@@ -675,21 +794,32 @@ impl Checker<'_> {
             timestamp_format: raw.timestamp_format,
             timezone: self.timezone(raw.timezone, Tz::UTC),
             delimiter,
-            skip_rows: raw.skip_rows.into_iter().map(|r| SkipRule { column: r.column, prefix: r.prefix }).collect(),
+            skip_rows: raw
+                .skip_rows
+                .into_iter()
+                .map(|r| SkipRule {
+                    column: r.column,
+                    prefix: r.prefix,
+                })
+                .collect(),
             timeout: self.duration(raw.timeout, TimeDelta::seconds(30)),
             attempts: raw.attempts.unwrap_or(3).max(1),
         }
     }
 
     fn caps(&mut self, raw: RawCaps) -> GlobalCaps {
-        let max = raw.max.and_then(|text| match units::parse_rate(text.get_ref()) {
-            Ok(rate) => Some(rate),
-            Err(message) => {
-                self.problem(&text, message);
-                None
-            }
-        });
-        let min_gap = raw.min_gap.map(|text| self.duration(Some(text), TimeDelta::zero()));
+        let max = raw
+            .max
+            .and_then(|text| match units::parse_rate(text.get_ref()) {
+                Ok(rate) => Some(rate),
+                Err(message) => {
+                    self.problem(&text, message);
+                    None
+                }
+            });
+        let min_gap = raw
+            .min_gap
+            .map(|text| self.duration(Some(text), TimeDelta::zero()));
         let quiet_hours = raw.quiet_hours.and_then(|q| {
             let start = units::parse_time_of_day(q.start.get_ref());
             let end = units::parse_time_of_day(q.end.get_ref());
@@ -705,13 +835,20 @@ impl Checker<'_> {
                 }
             }
         });
-        GlobalCaps { max, min_gap, on_cap: raw.on_cap.unwrap_or(OnCap::Skip), quiet_hours }
+        GlobalCaps {
+            max,
+            min_gap,
+            on_cap: raw.on_cap.unwrap_or(OnCap::Skip),
+            quiet_hours,
+        }
     }
 
     fn transport(&mut self, raw: RawTransport) -> TransportConfig {
         let kind = raw.kind.as_ref().map_or("outbox", |k| k.get_ref().as_str());
         match kind {
-            "outbox" => TransportConfig::Outbox { dir: self.path(raw.dir.as_deref().unwrap_or("outbox")) },
+            "outbox" => TransportConfig::Outbox {
+                dir: self.path(raw.dir.as_deref().unwrap_or("outbox")),
+            },
             "smtp" => TransportConfig::Smtp(SmtpConfig {
                 host: raw.host.unwrap_or_else(|| "127.0.0.1".into()),
                 port: raw.port.unwrap_or(25),
@@ -727,14 +864,19 @@ impl Checker<'_> {
                 if let Some(kind) = &raw.kind {
                     self.problem(kind, message);
                 }
-                TransportConfig::Outbox { dir: self.path("outbox") }
+                TransportConfig::Outbox {
+                    dir: self.path("outbox"),
+                }
             }
         }
     }
 }
 
 fn unknown_field_message(table: &str, field: &str, fields: &[&str]) -> String {
-    format!("`{field}` is not a field of {table}; expected one of: {}", fields.join(", "))
+    format!(
+        "`{field}` is not a field of {table}; expected one of: {}",
+        fields.join(", ")
+    )
 }
 
 pub fn is_currency_code(code: &str) -> bool {
@@ -755,10 +897,26 @@ url = "https://shop.example/unsubscribe?token={token}"
     #[test]
     fn a_minimal_config_gets_sensible_defaults() {
         let config = Config::parse(Path::new("/ws"), MINIMAL).unwrap();
-        assert_eq!(config.transport, TransportConfig::Outbox { dir: PathBuf::from("/ws/outbox") });
+        assert_eq!(
+            config.transport,
+            TransportConfig::Outbox {
+                dir: PathBuf::from("/ws/outbox")
+            }
+        );
         assert_eq!(config.ledger_path, PathBuf::from("/ws/state/xsell.db"));
-        assert_eq!(config.data.events.location, SourceLocation::File(PathBuf::from("/ws/fixtures/events.csv")));
-        assert_eq!(config.data.customers.defaults.get("currency").map(String::as_str), Some("USD"));
+        assert_eq!(
+            config.data.events.location,
+            SourceLocation::File(PathBuf::from("/ws/fixtures/events.csv"))
+        );
+        assert_eq!(
+            config
+                .data
+                .customers
+                .defaults
+                .get("currency")
+                .map(String::as_str),
+            Some("USD")
+        );
         assert_eq!(config.caps.on_cap, OnCap::Skip);
     }
 
@@ -769,7 +927,11 @@ url = "https://shop.example/unsubscribe?token={token}"
         assert_eq!(problems.len(), 1);
         let problem = &problems.0[0];
         assert_eq!((problem.line, problem.column), (8, 1));
-        assert!(problem.message.starts_with("unknown field `max_per_day`"), "{}", problem.message);
+        assert!(
+            problem.message.starts_with("unknown field `max_per_day`"),
+            "{}",
+            problem.message
+        );
     }
 
     #[test]
@@ -778,7 +940,10 @@ url = "https://shop.example/unsubscribe?token={token}"
             "{MINIMAL}[shop]\ntimezone = \"Mars/Olympus\"\n[caps]\nmax = \"2 per week\"\n[data.events]\ncolumns = {{ when = \"InvoiceDate\" }}\n"
         );
         let problems = Config::parse(Path::new("/ws"), &text).unwrap_err();
-        let messages: Vec<String> = problems.iter().map(|p| format!("{}: {}", p.location(), p.message)).collect();
+        let messages: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.location(), p.message))
+            .collect();
         assert_eq!(
             messages,
             vec![

@@ -225,6 +225,9 @@ mod tests {
     #[test]
     fn rows_have_no_column() {
         let diagnostic = Diagnostic::row("fixtures/events.csv", 42, "bad timestamp");
-        assert_eq!(diagnostic.to_string(), "fixtures/events.csv:42: bad timestamp");
+        assert_eq!(
+            diagnostic.to_string(),
+            "fixtures/events.csv:42: bad timestamp"
+        );
     }
 }

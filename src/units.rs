@@ -14,7 +14,9 @@ use serde::Serialize;
 pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     let text = text.trim();
     let invalid = || {
-        format!("invalid duration `{text}`: expected a number and a unit, like `30m`, `48h`, `7d` or `2w`")
+        format!(
+            "invalid duration `{text}`: expected a number and a unit, like `30m`, `48h`, `7d` or `2w`"
+        )
     };
     if text.is_empty() {
         return Err(invalid());
@@ -22,7 +24,9 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     let mut total = TimeDelta::zero();
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(invalid)?;
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(invalid)?;
         if digits == 0 {
             return Err(invalid());
         }
@@ -84,7 +88,11 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
 
 /// A share of a population written `10%` (or `0.5%`), kept in basis points (1/100 of a percent).
 pub fn parse_percent(text: &str) -> Result<u32, String> {
-    let invalid = || format!("invalid percentage `{text}`: expected a number from 0 to 100 followed by `%`, like `10%`");
+    let invalid = || {
+        format!(
+            "invalid percentage `{text}`: expected a number from 0 to 100 followed by `%`, like `10%`"
+        )
+    };
     let number = text.trim().strip_suffix('%').ok_or_else(invalid)?.trim();
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() || fraction.len() > 2 || !fraction.chars().all(|c| c.is_ascii_digit()) {
@@ -92,7 +100,10 @@ pub fn parse_percent(text: &str) -> Result<u32, String> {
     }
     let whole: u32 = whole.parse().map_err(|_| invalid())?;
     let fraction: u32 = format!("{fraction:0<2}").parse().map_err(|_| invalid())?;
-    let basis_points = whole.checked_mul(100).and_then(|w| w.checked_add(fraction)).ok_or_else(invalid)?;
+    let basis_points = whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(fraction))
+        .ok_or_else(invalid)?;
     if basis_points > 10_000 {
         return Err(invalid());
     }
@@ -155,7 +166,13 @@ mod tests {
 
     #[test]
     fn rates() {
-        assert_eq!(parse_rate("2/7d"), Ok(Rate { count: 2, window: TimeDelta::days(7) }));
+        assert_eq!(
+            parse_rate("2/7d"),
+            Ok(Rate {
+                count: 2,
+                window: TimeDelta::days(7)
+            })
+        );
         assert_eq!(parse_rate("2/7d").unwrap().to_string(), "2/7d");
         assert!(parse_rate("2 per week").is_err());
         assert!(parse_rate("2/0d").is_err());

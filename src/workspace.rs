@@ -34,7 +34,12 @@ pub fn inspect(root: &Path) -> Inspection {
         Ok(config) => config,
         Err(found) => {
             problems.extend(found);
-            return Inspection { config: None, loaded: None, campaigns: Vec::new(), problems };
+            return Inspection {
+                config: None,
+                loaded: None,
+                campaigns: Vec::new(),
+                problems,
+            };
         }
     };
     let loaded = match data::load(&config.data, root) {
@@ -51,7 +56,12 @@ pub fn inspect(root: &Path) -> Inspection {
     };
     let (campaigns, found) = campaign::load_all(&config.campaigns_dir, root, &context);
     problems.extend(found);
-    Inspection { config: Some(config), loaded, campaigns, problems }
+    Inspection {
+        config: Some(config),
+        loaded,
+        campaigns,
+        problems,
+    }
 }
 
 impl Workspace {
@@ -59,15 +69,18 @@ impl Workspace {
     pub fn open(root: &Path) -> Result<Workspace> {
         let inspection = inspect(root);
         match inspection {
-            Inspection { config: Some(config), loaded: Some(loaded), campaigns, problems } if problems.is_empty() => {
-                Ok(Workspace {
-                    root: root.to_path_buf(),
-                    config,
-                    store: Arc::new(loaded.store),
-                    tables: loaded.reports,
-                    campaigns,
-                })
-            }
+            Inspection {
+                config: Some(config),
+                loaded: Some(loaded),
+                campaigns,
+                problems,
+            } if problems.is_empty() => Ok(Workspace {
+                root: root.to_path_buf(),
+                config,
+                store: Arc::new(loaded.store),
+                tables: loaded.reports,
+                campaigns,
+            }),
             Inspection { problems, .. } => Err(Error::Files(problems)),
         }
     }
@@ -79,7 +92,10 @@ impl Workspace {
             .find(|c| c.id == id || c.file.path.file_stem().is_some_and(|s| s == id))
             .ok_or_else(|| {
                 let known: Vec<&str> = self.campaigns.iter().map(|c| c.id.as_str()).collect();
-                Error::usage(format!("no campaign `{id}`; the campaigns are: {}", known.join(", ")))
+                Error::usage(format!(
+                    "no campaign `{id}`; the campaigns are: {}",
+                    known.join(", ")
+                ))
             })
     }
 }

@@ -34,7 +34,12 @@ pub fn check_campaign(
     text: &Arc<str>,
     context: &CheckContext<'_>,
 ) -> Result<Campaign, Diagnostics> {
-    let mut checker = Checker { display, text, context, problems: Diagnostics::default() };
+    let mut checker = Checker {
+        display,
+        text,
+        context,
+        problems: Diagnostics::default(),
+    };
     let campaign = checker.campaign(raw);
     checker.problems.0.sort_by_key(|p| (p.line, p.column));
     checker.problems.into_result(campaign)
@@ -48,17 +53,32 @@ struct Checker<'a> {
 }
 
 fn at<T>(spanned: &Spanned<T>) -> (usize, usize) {
-    (spanned.referenced.line() as usize, spanned.referenced.column() as usize)
+    (
+        spanned.referenced.line() as usize,
+        spanned.referenced.column() as usize,
+    )
 }
 
 impl Checker<'_> {
     fn problem<T>(&mut self, spanned: &Spanned<T>, message: impl Into<String>) {
         let (line, column) = at(spanned);
-        self.problems.push(Diagnostic::at(self.display, self.text, line, column, message));
+        self.problems.push(Diagnostic::at(
+            self.display,
+            self.text,
+            line,
+            column,
+            message,
+        ));
     }
 
     fn problem_at(&mut self, (line, column): (usize, usize), message: impl Into<String>) {
-        self.problems.push(Diagnostic::at(self.display, self.text, line, column, message));
+        self.problems.push(Diagnostic::at(
+            self.display,
+            self.text,
+            line,
+            column,
+            message,
+        ));
     }
 
     fn duration(&mut self, value: &Option<Spanned<String>>, default: TimeDelta) -> TimeDelta {
@@ -80,7 +100,11 @@ impl Checker<'_> {
 
     fn campaign(&mut self, raw: RawCampaign) -> Campaign {
         let id = raw.id.value.clone();
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
             self.problem(&raw.id, format!("invalid campaign id `{id}`: use lowercase letters, digits, `-` and `_` (it names ledger rows and outbox folders)"));
         }
         self.template_exists(&raw.template);
@@ -93,7 +117,11 @@ impl Checker<'_> {
         let trigger = raw.trigger.as_ref().map(|t| self.trigger(t));
         let schedule = self.schedule(&raw);
         let trigger_kind = trigger.as_ref().map(Trigger::kind);
-        let lists: Vec<ListSpec> = raw.lists.iter().map(|(name, list)| self.list(name, list, trigger_kind)).collect();
+        let lists: Vec<ListSpec> = raw
+            .lists
+            .iter()
+            .map(|(name, list)| self.list(name, list, trigger_kind))
+            .collect();
         let offer = raw.offer.as_ref().map(|o| self.offer(o, &lists));
         let caps = self.caps(raw.caps.as_ref());
         let holdout_basis_points = match &raw.holdout {
@@ -133,10 +161,27 @@ impl Checker<'_> {
         let name = &file.value;
         let path = self.context.templates_dir.join(name);
         if name.contains("..") || Path::new(name).is_absolute() {
-            self.problem(file, format!("template `{name}` must be a file inside the templates folder"));
+            self.problem(
+                file,
+                format!("template `{name}` must be a file inside the templates folder"),
+            );
         } else if !path.is_file() {
             let known = list_templates(self.context.templates_dir);
-            self.problem(file, format!("template `{name}` not found in {}/ (templates: {})", self.context.templates_dir.file_name().map_or("templates".into(), |n| n.to_string_lossy()), if known.is_empty() { "none".into() } else { known.join(", ") }));
+            self.problem(
+                file,
+                format!(
+                    "template `{name}` not found in {}/ (templates: {})",
+                    self.context
+                        .templates_dir
+                        .file_name()
+                        .map_or("templates".into(), |n| n.to_string_lossy()),
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            );
         }
     }
 
@@ -152,7 +197,10 @@ impl Checker<'_> {
         if let (Some(min), Some(max)) = (raw.min_orders, raw.max_orders)
             && min > max
         {
-            self.problems.push(Diagnostic::file(self.display, format!("audience: min_orders ({min}) is more than max_orders ({max})")));
+            self.problems.push(Diagnostic::file(
+                self.display,
+                format!("audience: min_orders ({min}) is more than max_orders ({max})"),
+            ));
         }
         Audience {
             tiers,
@@ -162,18 +210,36 @@ impl Checker<'_> {
             locales,
             min_orders: raw.min_orders,
             max_orders: raw.max_orders,
-            ordered_within: raw.ordered_within.as_ref().map(|d| self.duration(&Some(d.clone()), TimeDelta::zero())),
-            not_ordered_within: raw.not_ordered_within.as_ref().map(|d| self.duration(&Some(d.clone()), TimeDelta::zero())),
+            ordered_within: raw
+                .ordered_within
+                .as_ref()
+                .map(|d| self.duration(&Some(d.clone()), TimeDelta::zero())),
+            not_ordered_within: raw
+                .not_ordered_within
+                .as_ref()
+                .map(|d| self.duration(&Some(d.clone()), TimeDelta::zero())),
         }
     }
 
     /// Names that must exist in one of the store's name tables (when the data loaded).
-    fn names(&mut self, values: &[Spanned<String>], what: &str, known: Option<&crate::data::Names>) -> Vec<String> {
+    fn names(
+        &mut self,
+        values: &[Spanned<String>],
+        what: &str,
+        known: Option<&crate::data::Names>,
+    ) -> Vec<String> {
         for value in values {
             if let Some(known) = known
                 && known.get(&value.value).is_none()
             {
-                self.problem(value, format!("unknown {what} `{}`{}", value.value, suggestions(&value.value, known.iter().map(|(_, n)| n))));
+                self.problem(
+                    value,
+                    format!(
+                        "unknown {what} `{}`{}",
+                        value.value,
+                        suggestions(&value.value, known.iter().map(|(_, n)| n))
+                    ),
+                );
             }
         }
         values.iter().map(|v| v.value.clone()).collect()
@@ -211,14 +277,34 @@ impl Checker<'_> {
         ];
         for (key, present) in given {
             if present && !allowed.contains(&key) {
-                self.problem(&raw.kind, format!("`{key}` does not apply to a `{}` trigger (it takes: {})", kind.name(), allowed.join(", ")));
+                self.problem(
+                    &raw.kind,
+                    format!(
+                        "`{key}` does not apply to a `{}` trigger (it takes: {})",
+                        kind.name(),
+                        allowed.join(", ")
+                    ),
+                );
             }
         }
         if !raw.categories.is_empty() && !allowed.contains(&"categories") {
-            self.problem(&raw.kind, format!("`categories` does not apply to a `{}` trigger (it takes: {})", kind.name(), allowed.join(", ")));
+            self.problem(
+                &raw.kind,
+                format!(
+                    "`categories` does not apply to a `{}` trigger (it takes: {})",
+                    kind.name(),
+                    allowed.join(", ")
+                ),
+            );
         }
-        let categories = self.names(&raw.categories, "category", self.context.store.map(|s| s.categories()));
-        let within = |checker: &mut Self, default_hours: i64| checker.duration(&raw.within, TimeDelta::hours(default_hours));
+        let categories = self.names(
+            &raw.categories,
+            "category",
+            self.context.store.map(|s| s.categories()),
+        );
+        let within = |checker: &mut Self, default_hours: i64| {
+            checker.duration(&raw.within, TimeDelta::hours(default_hours))
+        };
         match kind {
             TriggerKind::PostPurchase => Trigger::PostPurchase {
                 within: within(self, 48),
@@ -238,11 +324,17 @@ impl Checker<'_> {
                 let delay = self.duration(&raw.delay, TimeDelta::hours(1));
                 let within = within(self, 24);
                 if within <= delay {
-                    self.problem(&raw.kind, "cart_abandoned: `within` must be longer than `delay`");
+                    self.problem(
+                        &raw.kind,
+                        "cart_abandoned: `within` must be longer than `delay`",
+                    );
                 }
                 Trigger::CartAbandoned { delay, within }
             }
-            TriggerKind::SupportResolved => Trigger::SupportResolved { within: within(self, 48), categories },
+            TriggerKind::SupportResolved => Trigger::SupportResolved {
+                within: within(self, 48),
+                categories,
+            },
             TriggerKind::UsageMilestone => {
                 let metric = match &raw.metric {
                     Some(metric) => {
@@ -250,20 +342,38 @@ impl Checker<'_> {
                             && store.metrics().get(&metric.value).is_none()
                         {
                             let known: Vec<&str> = usage_metrics(store);
-                            self.problem(metric, format!("unknown usage metric `{}`{}", metric.value, suggestions(&metric.value, known.into_iter())));
+                            self.problem(
+                                metric,
+                                format!(
+                                    "unknown usage metric `{}`{}",
+                                    metric.value,
+                                    suggestions(&metric.value, known.into_iter())
+                                ),
+                            );
                         }
                         metric.value.clone()
                     }
                     None => {
-                        self.problem(&raw.kind, "a usage_milestone trigger needs `metric` (e.g. `workouts`)");
+                        self.problem(
+                            &raw.kind,
+                            "a usage_milestone trigger needs `metric` (e.g. `workouts`)",
+                        );
                         String::new()
                     }
                 };
                 let threshold = raw.threshold.unwrap_or_else(|| {
-                    self.problem(&raw.kind, "a usage_milestone trigger needs `threshold` (e.g. `20`)");
+                    self.problem(
+                        &raw.kind,
+                        "a usage_milestone trigger needs `threshold` (e.g. `20`)",
+                    );
                     0.0
                 });
-                Trigger::UsageMilestone { metric, threshold, period: raw.period.unwrap_or(Period::Month), within: within(self, 48) }
+                Trigger::UsageMilestone {
+                    metric,
+                    threshold,
+                    period: raw.period.unwrap_or(Period::Month),
+                    within: within(self, 48),
+                }
             }
             TriggerKind::TierReached => Trigger::TierReached {
                 tiers: self.names(&raw.tiers, "tier", self.context.store.map(|s| s.tiers())),
@@ -273,11 +383,21 @@ impl Checker<'_> {
                 if raw.after.is_none() {
                     self.problem(&raw.kind, "an inactive trigger needs `after` (e.g. `90d`)");
                 }
-                Trigger::Inactive { after: self.duration(&raw.after, TimeDelta::days(90)), within: within(self, 24 * 7) }
+                Trigger::Inactive {
+                    after: self.duration(&raw.after, TimeDelta::days(90)),
+                    within: within(self, 24 * 7),
+                }
             }
-            TriggerKind::SecondVisit => Trigger::SecondVisit { within: within(self, 48) },
-            TriggerKind::NewArrival => Trigger::NewArrival { within: within(self, 24 * 7), categories },
-            TriggerKind::GiftPurchase => Trigger::GiftPurchase { within: within(self, 48) },
+            TriggerKind::SecondVisit => Trigger::SecondVisit {
+                within: within(self, 48),
+            },
+            TriggerKind::NewArrival => Trigger::NewArrival {
+                within: within(self, 24 * 7),
+                categories,
+            },
+            TriggerKind::GiftPurchase => Trigger::GiftPurchase {
+                within: within(self, 48),
+            },
             TriggerKind::DateWindow => {
                 let mut day = |value: &Option<Spanned<String>>, key: &str| match value {
                     Some(text) => units::parse_month_day(&text.value).unwrap_or_else(|message| {
@@ -285,11 +405,17 @@ impl Checker<'_> {
                         (1, 1)
                     }),
                     None => {
-                        self.problem(&raw.kind, format!("a date_window trigger needs `{key}` (`MM-DD`)"));
+                        self.problem(
+                            &raw.kind,
+                            format!("a date_window trigger needs `{key}` (`MM-DD`)"),
+                        );
                         (1, 1)
                     }
                 };
-                Trigger::DateWindow { from: day(&raw.from, "from"), to: day(&raw.to, "to") }
+                Trigger::DateWindow {
+                    from: day(&raw.from, "from"),
+                    to: day(&raw.to, "to"),
+                }
             }
         }
     }
@@ -298,7 +424,11 @@ impl Checker<'_> {
 
     fn schedule(&mut self, raw: &RawCampaign) -> Option<Schedule> {
         let Some(text) = &raw.schedule else {
-            for (key, present) in [("timezone", raw.timezone.is_some()), ("catch_up", raw.catch_up.is_some()), ("max_lateness", raw.max_lateness.is_some())] {
+            for (key, present) in [
+                ("timezone", raw.timezone.is_some()),
+                ("catch_up", raw.catch_up.is_some()),
+                ("max_lateness", raw.max_lateness.is_some()),
+            ] {
                 if present {
                     self.problem(&raw.id, format!("`{key}` needs a `schedule`"));
                 }
@@ -319,11 +449,20 @@ impl Checker<'_> {
         let timezone = match &raw.timezone {
             None => self.context.shop_timezone,
             Some(name) => name.value.parse().unwrap_or_else(|_| {
-                self.problem(name, format!("unknown time zone `{}` (expected an IANA name like `Europe/Paris`)", name.value));
+                self.problem(
+                    name,
+                    format!(
+                        "unknown time zone `{}` (expected an IANA name like `Europe/Paris`)",
+                        name.value
+                    ),
+                );
                 self.context.shop_timezone
             }),
         };
-        let max_lateness = raw.max_lateness.as_ref().map(|d| self.duration(&Some(d.clone()), TimeDelta::zero()));
+        let max_lateness = raw
+            .max_lateness
+            .as_ref()
+            .map(|d| self.duration(&Some(d.clone()), TimeDelta::zero()));
         cron.map(|cron| Schedule {
             text: text.value.clone(),
             cron,
@@ -338,23 +477,50 @@ impl Checker<'_> {
     fn list(&mut self, name: &str, raw: &RawList, trigger: Option<TriggerKind>) -> ListSpec {
         let limit = raw.limit.unwrap_or(3);
         if limit == 0 || limit > 50 {
-            self.problem(&raw.source, format!("list `{name}`: `limit` must be from 1 to 50, not {limit}"));
+            self.problem(
+                &raw.source,
+                format!("list `{name}`: `limit` must be from 1 to 50, not {limit}"),
+            );
         }
         let filters = self.filters(&raw.filters, raw.source.value, None, &raw.source);
         let primary = Pick {
-            source: self.source(name, raw.source.value, &raw.source, &raw.scope, &raw.seed, &raw.window, &raw.since, &raw.ids, trigger),
+            source: self.source(
+                name,
+                raw.source.value,
+                &raw.source,
+                &raw.scope,
+                &raw.seed,
+                &raw.window,
+                &raw.since,
+                &raw.ids,
+                trigger,
+            ),
             filters: filters.clone(),
         };
         let fallback = raw
             .fallback
             .iter()
             .map(|f| Pick {
-                source: self.source(name, f.source.value, &f.source, &f.scope, &f.seed, &f.window, &f.since, &f.ids, trigger),
+                source: self.source(
+                    name,
+                    f.source.value,
+                    &f.source,
+                    &f.scope,
+                    &f.seed,
+                    &f.window,
+                    &f.since,
+                    &f.ids,
+                    trigger,
+                ),
                 filters: match &f.filters {
                     Some(own) => self.filters(own, f.source.value, Some(&filters), &f.source),
                     None => Filters {
                         // Reminders are about owned products; others inherit the list's guards.
-                        exclude_purchased: if f.source.value == SourceKind::OrderReminders { ExcludePurchased::Never } else { filters.exclude_purchased },
+                        exclude_purchased: if f.source.value == SourceKind::OrderReminders {
+                            ExcludePurchased::Never
+                        } else {
+                            filters.exclude_purchased
+                        },
                         ..filters.clone()
                     },
                 },
@@ -386,23 +552,34 @@ impl Checker<'_> {
             SourceKind::Bestsellers => &["scope", "window"],
             SourceKind::NewArrivals => &["scope", "since", "window"],
             SourceKind::OrderReminders => &[],
-            SourceKind::CrossSell | SourceKind::Upgrade | SourceKind::Ecosystem => &["seed", "window"],
+            SourceKind::CrossSell | SourceKind::Upgrade | SourceKind::Ecosystem => {
+                &["seed", "window"]
+            }
             SourceKind::SimilarCustomers => &["window"],
             SourceKind::Manual => &["ids"],
         };
-        for (key, present) in [("scope", scope.is_some()), ("seed", seed.is_some()), ("window", window.is_some()), ("since", since.is_some()), ("ids", !ids.is_empty())] {
+        for (key, present) in [
+            ("scope", scope.is_some()),
+            ("seed", seed.is_some()),
+            ("window", window.is_some()),
+            ("since", since.is_some()),
+            ("ids", !ids.is_empty()),
+        ] {
             if present && !takes.contains(&key) {
-                self.problem(kind_at, format!("list `{list}`: `{key}` does not apply to source `{}`{}", kind.name(), if takes.is_empty() { String::new() } else { format!(" (it takes: {})", takes.join(", ")) }));
+                self.problem(
+                    kind_at,
+                    format!(
+                        "list `{list}`: `{key}` does not apply to source `{}`{}",
+                        kind.name(),
+                        if takes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (it takes: {})", takes.join(", "))
+                        }
+                    ),
+                );
             }
         }
-        let needs_trigger_products = |checker: &mut Self, what: &str, at: (usize, usize)| {
-            if !trigger.is_some_and(TriggerKind::has_products) {
-                checker.problem_at(at, format!(
-                    "list `{list}`: {what} needs a trigger with products (post_purchase, browse, cart_abandoned, support_resolved, new_arrival, gift_purchase); this campaign's trigger is {}",
-                    trigger.map_or("absent".to_string(), |t| format!("`{}`", t.name()))
-                ));
-            }
-        };
         let seed_value = |checker: &mut Self| -> Seed {
             let lookback = checker.duration(window, TimeDelta::days(30));
             match seed {
@@ -410,33 +587,43 @@ impl Checker<'_> {
                     if trigger.is_some_and(TriggerKind::has_products) {
                         Seed::Trigger
                     } else {
-                        Seed::RecentPurchases { window: checker.duration(window, TimeDelta::days(90)) }
+                        Seed::RecentPurchases {
+                            window: checker.duration(window, TimeDelta::days(90)),
+                        }
                     }
                 }
                 Some(s) => match s.value {
                     SeedKind::Trigger => {
-                        needs_trigger_products(checker, "`seed: trigger`", at(s));
+                        checker.require_trigger_products(trigger, list, "`seed: trigger`", at(s));
                         Seed::Trigger
                     }
-                    SeedKind::RecentPurchases => Seed::RecentPurchases { window: checker.duration(window, TimeDelta::days(90)) },
+                    SeedKind::RecentPurchases => Seed::RecentPurchases {
+                        window: checker.duration(window, TimeDelta::days(90)),
+                    },
                     SeedKind::RecentViews => Seed::RecentViews { window: lookback },
                 },
             }
         };
         match kind {
             SourceKind::Bestsellers => Source::Bestsellers {
-                scope: self.scope(list, scope, trigger, &needs_trigger_products),
+                scope: self.scope(list, scope, trigger),
                 window: self.duration(window, TimeDelta::days(90)),
             },
             SourceKind::NewArrivals => Source::NewArrivals {
-                scope: self.scope(list, scope, trigger, &needs_trigger_products),
+                scope: self.scope(list, scope, trigger),
                 since: self.duration(since, TimeDelta::days(30)),
             },
             SourceKind::OrderReminders => Source::OrderReminders,
-            SourceKind::CrossSell => Source::CrossSell { seed: seed_value(self) },
+            SourceKind::CrossSell => Source::CrossSell {
+                seed: seed_value(self),
+            },
             SourceKind::SimilarCustomers => Source::SimilarCustomers,
-            SourceKind::Upgrade => Source::Upgrade { seed: seed_value(self) },
-            SourceKind::Ecosystem => Source::Ecosystem { seed: seed_value(self) },
+            SourceKind::Upgrade => Source::Upgrade {
+                seed: seed_value(self),
+            },
+            SourceKind::Ecosystem => Source::Ecosystem {
+                seed: seed_value(self),
+            },
             SourceKind::Manual => {
                 if ids.is_empty() {
                     self.problem(kind_at, format!("list `{list}`: a manual list needs `ids`"));
@@ -445,11 +632,35 @@ impl Checker<'_> {
                     if let Some(store) = self.context.store
                         && store.product_ix(&id.value).is_none()
                     {
-                        self.problem(id, format!("unknown product `{}` (not in the catalog)", id.value));
+                        self.problem(
+                            id,
+                            format!("unknown product `{}` (not in the catalog)", id.value),
+                        );
                     }
                 }
-                Source::Manual { ids: ids.iter().map(|i| i.value.clone()).collect() }
+                Source::Manual {
+                    ids: ids.iter().map(|i| i.value.clone()).collect(),
+                }
             }
+        }
+    }
+
+    /// Seeding from or scoping to the moment's products needs a moment that has some.
+    fn require_trigger_products(
+        &mut self,
+        trigger: Option<TriggerKind>,
+        list: &str,
+        what: &str,
+        position: (usize, usize),
+    ) {
+        if !trigger.is_some_and(TriggerKind::has_products) {
+            self.problem_at(
+                position,
+                format!(
+                    "list `{list}`: {what} needs a trigger with products (post_purchase, browse, cart_abandoned, support_resolved, new_arrival, gift_purchase); this campaign's trigger is {}",
+                    trigger.map_or("absent".to_string(), |t| format!("`{}`", t.name()))
+                ),
+            );
         }
     }
 
@@ -457,46 +668,83 @@ impl Checker<'_> {
         &mut self,
         list: &str,
         scope: &Option<Spanned<RawScope>>,
-        _trigger: Option<TriggerKind>,
-        needs_trigger_products: &dyn Fn(&mut Self, &str, (usize, usize)),
+        trigger: Option<TriggerKind>,
     ) -> Scope {
-        let Some(spanned) = scope else { return Scope::Catalog };
+        let Some(spanned) = scope else {
+            return Scope::Catalog;
+        };
         let position = at(spanned);
         match &spanned.value {
             RawScope::Named(ScopeName::Catalog) => Scope::Catalog,
             RawScope::Named(ScopeName::MostRepresentedCategory) => Scope::MostRepresentedCategory,
-            RawScope::Named(ScopeName::VisitedCategory) => Scope::VisitedCategory { window: TimeDelta::days(30) },
+            RawScope::Named(ScopeName::VisitedCategory) => Scope::VisitedCategory {
+                window: TimeDelta::days(30),
+            },
             RawScope::Named(ScopeName::LastViewedCategory) => Scope::LastViewedCategory,
             RawScope::Named(ScopeName::TriggerCategory) => {
-                needs_trigger_products(self, &format!("scope `trigger_category` (in list `{list}`)"), position);
+                self.require_trigger_products(trigger, list, "scope `trigger_category`", position);
                 Scope::TriggerCategory
             }
-            RawScope::Named(ScopeName::VisitedManufacturer) => Scope::VisitedManufacturer { window: TimeDelta::days(30) },
+            RawScope::Named(ScopeName::VisitedManufacturer) => Scope::VisitedManufacturer {
+                window: TimeDelta::days(30),
+            },
             RawScope::Categories { categories } => {
                 if let Some(store) = self.context.store {
                     for category in categories {
                         if store.categories().get(category).is_none() {
-                            self.problem_at(position, format!("unknown category `{category}`{}", suggestions(category, store.categories().iter().map(|(_, n)| n))));
+                            self.problem_at(
+                                position,
+                                format!(
+                                    "unknown category `{category}`{}",
+                                    suggestions(
+                                        category,
+                                        store.categories().iter().map(|(_, n)| n)
+                                    )
+                                ),
+                            );
                         }
                     }
                 }
-                Scope::Categories { categories: categories.clone() }
+                Scope::Categories {
+                    categories: categories.clone(),
+                }
             }
             RawScope::Manufacturers { manufacturers } => {
                 if let Some(store) = self.context.store {
                     for manufacturer in manufacturers {
                         if store.manufacturers().get(manufacturer).is_none() {
-                            self.problem_at(position, format!("unknown manufacturer `{manufacturer}`{}", suggestions(manufacturer, store.manufacturers().iter().map(|(_, n)| n))));
+                            self.problem_at(
+                                position,
+                                format!(
+                                    "unknown manufacturer `{manufacturer}`{}",
+                                    suggestions(
+                                        manufacturer,
+                                        store.manufacturers().iter().map(|(_, n)| n)
+                                    )
+                                ),
+                            );
                         }
                     }
                 }
-                Scope::Manufacturers { manufacturers: manufacturers.clone() }
+                Scope::Manufacturers {
+                    manufacturers: manufacturers.clone(),
+                }
             }
         }
     }
 
-    fn filters(&mut self, raw: &RawFilters, source: SourceKind, inherited: Option<&Filters>, source_at: &Spanned<SourceKind>) -> Filters {
-        let default_exclusion = if source == SourceKind::OrderReminders { ExcludePurchased::Never } else { ExcludePurchased::Ever };
+    fn filters(
+        &mut self,
+        raw: &RawFilters,
+        source: SourceKind,
+        inherited: Option<&Filters>,
+        source_at: &Spanned<SourceKind>,
+    ) -> Filters {
+        let default_exclusion = if source == SourceKind::OrderReminders {
+            ExcludePurchased::Never
+        } else {
+            ExcludePurchased::Ever
+        };
         let exclude_purchased = match &raw.exclude_purchased {
             None => inherited.map_or(default_exclusion, |f| f.exclude_purchased),
             Some(value) => match &value.value {
@@ -505,7 +753,10 @@ impl Checker<'_> {
                 BoolOrText::Text(text) => match units::parse_duration(text) {
                     Ok(window) => ExcludePurchased::Within(window),
                     Err(message) => {
-                        self.problem(value, format!("exclude_purchased: {message} (or true / false)"));
+                        self.problem(
+                            value,
+                            format!("exclude_purchased: {message} (or true / false)"),
+                        );
                         default_exclusion
                     }
                 },
@@ -514,26 +765,43 @@ impl Checker<'_> {
         if source == SourceKind::OrderReminders && exclude_purchased != ExcludePurchased::Never {
             self.problem(source_at, "order_reminders suggests products the customer bought: `exclude_purchased` cannot apply to it");
         }
-        let min_rating = raw.min_rating.map(|r| r as f32).or(inherited.and_then(|f| f.min_rating));
+        let min_rating = raw
+            .min_rating
+            .map(|r| r as f32)
+            .or(inherited.and_then(|f| f.min_rating));
         if let Some(rating) = min_rating
             && !(0.0..=5.0).contains(&rating)
         {
-            self.problem(source_at, format!("`min_rating` must be from 0 to 5, not {rating}"));
+            self.problem(
+                source_at,
+                format!("`min_rating` must be from 0 to 5, not {rating}"),
+            );
         }
         let min_price_ratio = match raw.min_price_ratio {
-            Some(ratio) if (0.0..=10.0).contains(&ratio) => Decimal::from_f64_retain(ratio).map(|d| d.round_dp(4)),
+            Some(ratio) if (0.0..=10.0).contains(&ratio) => {
+                Decimal::from_f64_retain(ratio).map(|d| d.round_dp(4))
+            }
             Some(ratio) => {
-                self.problem(source_at, format!("`min_price_ratio` must be from 0 to 10, not {ratio}"));
+                self.problem(
+                    source_at,
+                    format!("`min_price_ratio` must be from 0 to 10, not {ratio}"),
+                );
                 None
             }
             None => inherited.and_then(|f| f.min_price_ratio),
         };
         Filters {
-            in_stock: raw.in_stock.or(inherited.map(|f| f.in_stock)).unwrap_or(true),
+            in_stock: raw
+                .in_stock
+                .or(inherited.map(|f| f.in_stock))
+                .unwrap_or(true),
             exclude_purchased,
             min_rating,
             min_price_ratio,
-            max_per_category: raw.max_per_category.map(|m| m.max(1) as usize).or(inherited.and_then(|f| f.max_per_category)),
+            max_per_category: raw
+                .max_per_category
+                .map(|m| m.max(1) as usize)
+                .or(inherited.and_then(|f| f.max_per_category)),
         }
     }
 
@@ -543,7 +811,13 @@ impl Checker<'_> {
         let discount = match (&raw.percent_off, &raw.amount_off) {
             (Some(percent), None) => {
                 if percent.value <= Decimal::ZERO || percent.value >= Decimal::ONE_HUNDRED {
-                    self.problem(percent, format!("percent_off must be more than 0 and less than 100, not {}", percent.value));
+                    self.problem(
+                        percent,
+                        format!(
+                            "percent_off must be more than 0 and less than 100, not {}",
+                            percent.value
+                        ),
+                    );
                 }
                 Discount::PercentOff(percent.value)
             }
@@ -553,7 +827,10 @@ impl Checker<'_> {
                 Discount::PercentOff(percent.value)
             }
             (None, None) => {
-                self.problems.push(Diagnostic::file(self.display, "offer: give `percent_off` or `amount_off`"));
+                self.problems.push(Diagnostic::file(
+                    self.display,
+                    "offer: give `percent_off` or `amount_off`",
+                ));
                 Discount::PercentOff(Decimal::ZERO)
             }
         };
@@ -572,7 +849,13 @@ impl Checker<'_> {
             None => CodeSpec::None,
             Some(code) if code.value == "unique" => CodeSpec::Unique,
             Some(code) => {
-                if code.value.is_empty() || code.value.len() > 32 || !code.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                if code.value.is_empty()
+                    || code.value.len() > 32
+                    || !code
+                        .value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
                     self.problem(code, "a fixed offer code uses 1 to 32 letters, digits, `-` or `_` (or write `unique` for a code per recipient)");
                 }
                 CodeSpec::Fixed(code.value.clone())
@@ -583,7 +866,10 @@ impl Checker<'_> {
             applies_to,
             min_order: raw.min_order.as_ref().map(|m| self.amount(m, "min_order")),
             code,
-            expires_in: raw.expires_in.as_ref().map(|d| self.duration(&Some(d.clone()), TimeDelta::days(7))),
+            expires_in: raw
+                .expires_in
+                .as_ref()
+                .map(|d| self.duration(&Some(d.clone()), TimeDelta::days(7))),
         }
     }
 
@@ -598,7 +884,10 @@ impl Checker<'_> {
             RawAmount::PerCurrency(amounts) => {
                 for (code, amount) in amounts {
                     if !crate::config::is_currency_code(code) {
-                        self.problem(raw, format!("{key}: `{code}` is not a currency code like USD"));
+                        self.problem(
+                            raw,
+                            format!("{key}: `{code}` is not a currency code like USD"),
+                        );
                     }
                     if *amount <= Decimal::ZERO {
                         self.problem(raw, format!("{key} must be more than 0"));
@@ -610,16 +899,23 @@ impl Checker<'_> {
     }
 
     fn caps(&mut self, raw: Option<&RawCaps>) -> CampaignCaps {
-        let Some(raw) = raw else { return CampaignCaps::default() };
+        let Some(raw) = raw else {
+            return CampaignCaps::default();
+        };
         CampaignCaps {
-            per_customer: raw.per_customer.as_ref().and_then(|text| match units::parse_rate(&text.value) {
-                Ok(rate) => Some(rate),
-                Err(message) => {
-                    self.problem(text, message);
-                    None
+            per_customer: raw.per_customer.as_ref().and_then(|text| {
+                match units::parse_rate(&text.value) {
+                    Ok(rate) => Some(rate),
+                    Err(message) => {
+                        self.problem(text, message);
+                        None
+                    }
                 }
             }),
-            min_gap: raw.min_gap.as_ref().map(|d| self.duration(&Some(d.clone()), TimeDelta::zero())),
+            min_gap: raw
+                .min_gap
+                .as_ref()
+                .map(|d| self.duration(&Some(d.clone()), TimeDelta::zero())),
             on_cap: raw.on_cap,
         }
     }
@@ -644,13 +940,23 @@ fn suggestions<'a>(wanted: &str, known: impl Iterator<Item = &'a str>) -> String
     known.sort_unstable();
     let closest = known
         .iter()
-        .map(|name| (strsim_distance(&wanted.to_lowercase(), &name.to_lowercase()), *name))
+        .map(|name| {
+            (
+                strsim_distance(&wanted.to_lowercase(), &name.to_lowercase()),
+                *name,
+            )
+        })
         .min();
     match closest {
-        Some((distance, name)) if distance <= 2.max(wanted.len() / 4) => format!("; did you mean `{name}`?"),
+        Some((distance, name)) if distance <= 2.max(wanted.len() / 4) => {
+            format!("; did you mean `{name}`?")
+        }
         _ if known.is_empty() => String::new(),
         _ if known.len() <= 12 => format!(" (known: {})", known.join(", ")),
-        _ => format!(" ({} known; run `xsell check --format json` to list them)", known.len()),
+        _ => format!(
+            " ({} known; run `xsell check --format json` to list them)",
+            known.len()
+        ),
     }
 }
 
@@ -662,7 +968,11 @@ fn strsim_distance(a: &str, b: &str) -> usize {
         let mut current = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != *cb);
-            current.push((previous[j] + cost).min(previous[j + 1] + 1).min(current[j] + 1));
+            current.push(
+                (previous[j] + cost)
+                    .min(previous[j + 1] + 1)
+                    .min(current[j] + 1),
+            );
         }
         previous = current;
     }

@@ -12,7 +12,9 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-pub use super::raw::{BrowsePer, CatchUp, OnEmpty, Period, ScopeName, SeedKind, SourceKind, TriggerKind};
+pub use super::raw::{
+    BrowsePer, CatchUp, OnEmpty, Period, ScopeName, SeedKind, SourceKind, TriggerKind,
+};
 use crate::config::OnCap;
 use crate::units::{Rate, serialize_duration, serialize_optional_duration};
 
@@ -243,14 +245,22 @@ pub enum Source {
     /// Products the customer bought whose usual reorder interval has passed.
     OrderReminders,
     /// Complements of the seed products (co-purchased).
-    CrossSell { seed: Seed },
+    CrossSell {
+        seed: Seed,
+    },
     /// Bought by customers with similar histories.
     SimilarCustomers,
     /// Same family or category, higher level.
-    Upgrade { seed: Seed },
+    Upgrade {
+        seed: Seed,
+    },
     /// Same family as something owned, not yet owned.
-    Ecosystem { seed: Seed },
-    Manual { ids: Vec<String> },
+    Ecosystem {
+        seed: Seed,
+    },
+    Manual {
+        ids: Vec<String>,
+    },
 }
 
 impl Source {
@@ -288,8 +298,12 @@ impl SourceKind {
 #[serde(tag = "scope", rename_all = "snake_case")]
 pub enum Scope {
     Catalog,
-    Categories { categories: Vec<String> },
-    Manufacturers { manufacturers: Vec<String> },
+    Categories {
+        categories: Vec<String>,
+    },
+    Manufacturers {
+        manufacturers: Vec<String>,
+    },
     /// The category the customer bought most in.
     MostRepresentedCategory,
     /// Any category the customer viewed within `window`.

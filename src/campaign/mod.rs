@@ -37,31 +37,50 @@ pub fn parse(display: &Path, text: &str) -> Result<raw::RawCampaign, Diagnostic>
     if text.len() > MAX_CAMPAIGN_BYTES {
         return Err(Diagnostic::file(
             display,
-            format!("campaign file is {} bytes; the limit is {MAX_CAMPAIGN_BYTES}", text.len()),
+            format!(
+                "campaign file is {} bytes; the limit is {MAX_CAMPAIGN_BYTES}",
+                text.len()
+            ),
         ));
     }
     // The whole text is measured first, so a bomb is refused even where the
     // typed parse would have stopped early on another error.
-    let budget = serde_saphyr::budget::check_yaml_budget(text, yaml_budget(), serde_saphyr::budget::EnforcingPolicy::AllContent);
+    let budget = serde_saphyr::budget::check_yaml_budget(
+        text,
+        yaml_budget(),
+        serde_saphyr::budget::EnforcingPolicy::AllContent,
+    );
     if let Ok(report) = &budget
         && let Some(breach) = &report.breached
     {
-        return Err(Diagnostic::file(display, format!("refused: {}", budget_message(breach))));
+        return Err(Diagnostic::file(
+            display,
+            format!("refused: {}", budget_message(breach)),
+        ));
     }
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(yaml_budget());
-    serde_saphyr::from_str_with_options(text, options).map_err(|error| yaml_diagnostic(display, text, &error))
+    serde_saphyr::from_str_with_options(text, options)
+        .map_err(|error| yaml_diagnostic(display, text, &error))
 }
 
 fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach::*;
     let budget = yaml_budget();
     match breach {
-        Aliases { .. } | AliasAnchorRatio { .. } => format!("more than {} YAML aliases (`*name`): anchors and aliases are limited so a file cannot expand into a \"billion laughs\" bomb", budget.max_aliases),
+        Aliases { .. } | AliasAnchorRatio { .. } => format!(
+            "more than {} YAML aliases (`*name`): anchors and aliases are limited so a file cannot expand into a \"billion laughs\" bomb",
+            budget.max_aliases
+        ),
         Anchors { .. } => format!("more than {} YAML anchors (`&name`)", budget.max_anchors),
         Depth { .. } => format!("nested more than {} levels deep", budget.max_depth),
-        Documents { .. } => "more than one YAML document (`---`): write one campaign per file".to_string(),
-        Nodes { .. } | Events { .. } => format!("more than {} YAML values: a campaign is a short file", budget.max_nodes),
+        Documents { .. } => {
+            "more than one YAML document (`---`): write one campaign per file".to_string()
+        }
+        Nodes { .. } | Events { .. } => format!(
+            "more than {} YAML values: a campaign is a short file",
+            budget.max_nodes
+        ),
         ScalarBytes { .. } => format!("more than {MAX_CAMPAIGN_BYTES} bytes of text"),
         MergeKeys { .. } => format!("more than {} merge keys (`<<`)", budget.max_merge_keys),
         other => format!("YAML input budget exceeded ({other:?})"),
@@ -72,9 +91,13 @@ fn yaml_diagnostic(display: &Path, text: &str, error: &serde_saphyr::Error) -> D
     let plain = error.without_snippet();
     let message = yaml_message(plain);
     match plain.location() {
-        Some(location) if location.line() > 0 => {
-            Diagnostic::at(display, text, location.line() as usize, location.column() as usize, message)
-        }
+        Some(location) if location.line() > 0 => Diagnostic::at(
+            display,
+            text,
+            location.line() as usize,
+            location.column() as usize,
+            message,
+        ),
         _ => Diagnostic::file(display, message),
     }
 }
@@ -97,7 +120,10 @@ fn yaml_message(error: &serde_saphyr::Error) -> String {
     if text.contains("untagged enum BoolOrText") {
         return "expected true, false, or a duration like `90d`".to_string();
     }
-    if let Some(kind) = text.strip_prefix("invalid ").filter(|k| matches!(*k, "u8" | "u16" | "u32" | "u64" | "usize")) {
+    if let Some(kind) = text
+        .strip_prefix("invalid ")
+        .filter(|k| matches!(*k, "u8" | "u16" | "u32" | "u64" | "usize"))
+    {
         let _ = kind;
         return "expected a whole number (0 or more)".to_string();
     }
@@ -108,9 +134,14 @@ fn yaml_message(error: &serde_saphyr::Error) -> String {
 }
 
 /// Reads, parses and checks one campaign file.
-pub fn load_file(path: &Path, root: &Path, context: &CheckContext<'_>) -> Result<Campaign, Diagnostics> {
+pub fn load_file(
+    path: &Path,
+    root: &Path,
+    context: &CheckContext<'_>,
+) -> Result<Campaign, Diagnostics> {
     let display = display_path(root, path);
-    let text = std::fs::read_to_string(path).map_err(|error| Diagnostic::file(&display, format!("cannot read: {error}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| Diagnostic::file(&display, format!("cannot read: {error}")))?;
     let text: Arc<str> = Arc::from(text);
     let raw = parse(&display, &text)?;
     check::check_campaign(raw, &display, &text, context)
@@ -118,8 +149,9 @@ pub fn load_file(path: &Path, root: &Path, context: &CheckContext<'_>) -> Result
 
 /// The campaign files of a folder (`*.yaml`, `*.yml`), sorted by name.
 pub fn campaign_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|error| Diagnostic::file(dir, format!("cannot read the campaigns folder: {error}")))?;
+    let entries = std::fs::read_dir(dir).map_err(|error| {
+        Diagnostic::file(dir, format!("cannot read the campaigns folder: {error}"))
+    })?;
     let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
@@ -130,7 +162,11 @@ pub fn campaign_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 }
 
 /// Loads every campaign in `dir`; returns those that passed and every problem found.
-pub fn load_all(dir: &Path, root: &Path, context: &CheckContext<'_>) -> (Vec<Campaign>, Diagnostics) {
+pub fn load_all(
+    dir: &Path,
+    root: &Path,
+    context: &CheckContext<'_>,
+) -> (Vec<Campaign>, Diagnostics) {
     let mut campaigns: Vec<Campaign> = Vec::new();
     let mut problems = Diagnostics::default();
     let files = match campaign_files(dir) {
@@ -146,7 +182,11 @@ pub fn load_all(dir: &Path, root: &Path, context: &CheckContext<'_>) -> (Vec<Cam
                         &campaign.file.text,
                         1,
                         1,
-                        format!("campaign id `{}` is also used by {}", campaign.id, other.file.path.display()),
+                        format!(
+                            "campaign id `{}` is also used by {}",
+                            campaign.id,
+                            other.file.path.display()
+                        ),
                     ));
                 } else {
                     campaigns.push(campaign);

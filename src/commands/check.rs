@@ -28,11 +28,20 @@ pub fn run(global: &Global, only: &[String]) -> Result<i32> {
     let Some(config) = &inspection.config else {
         return Err(Error::Files(inspection.problems));
     };
-    let (template_count, template_problems) = templates::check_templates(&config.templates_dir, root);
+    let (template_count, template_problems) =
+        templates::check_templates(&config.templates_dir, root);
     inspection.problems.extend(template_problems);
     for id in only {
-        if !inspection.campaigns.iter().any(|c| &c.id == id) && !inspection.problems.iter().any(|p| p.file.file_stem().is_some_and(|s| s == id.as_str())) {
-            return Err(Error::usage(format!("no campaign `{id}` in {}", config.campaigns_dir.display())));
+        if !inspection.campaigns.iter().any(|c| &c.id == id)
+            && !inspection
+                .problems
+                .iter()
+                .any(|p| p.file.file_stem().is_some_and(|s| s == id.as_str()))
+        {
+            return Err(Error::usage(format!(
+                "no campaign `{id}` in {}",
+                config.campaigns_dir.display()
+            )));
         }
     }
     let campaigns: Vec<&str> = inspection
@@ -64,22 +73,44 @@ fn print_text(report: &CheckReport<'_>) {
     use super::thousands;
     for table in report.tables {
         let read = &table.read;
-        let mut line = format!("{:<10} {}  {} rows", table.table, table.source.display(), thousands(read.rows));
+        let mut line = format!(
+            "{:<10} {}  {} rows",
+            table.table,
+            table.source.display(),
+            thousands(read.rows)
+        );
         if read.skipped > 0 {
-            line.push_str(&format!(", {} skipped by skip_rows", thousands(read.skipped)));
+            line.push_str(&format!(
+                ", {} skipped by skip_rows",
+                thousands(read.skipped)
+            ));
         }
         if read.bad_rows > 0 {
-            line.push_str(&format!(", {} bad rows left out (max_bad_rows)", thousands(read.bad_rows)));
+            line.push_str(&format!(
+                ", {} bad rows left out (max_bad_rows)",
+                thousands(read.bad_rows)
+            ));
         }
         println!("{line}");
         let columns = &read.columns;
         if !columns.mapped.is_empty() {
-            let mapped: Vec<String> = columns.mapped.iter().map(|(ours, theirs)| format!("{ours} ← {theirs}")).collect();
+            let mapped: Vec<String> = columns
+                .mapped
+                .iter()
+                .map(|(ours, theirs)| format!("{ours} ← {theirs}"))
+                .collect();
             println!("           columns: {}", mapped.join(", "));
         }
         if !columns.defaulted.is_empty() {
-            let defaulted: Vec<String> = columns.defaulted.iter().map(|(field, value)| format!("{field} = {value}")).collect();
-            println!("           defaults (no such column): {}", defaulted.join(", "));
+            let defaulted: Vec<String> = columns
+                .defaulted
+                .iter()
+                .map(|(field, value)| format!("{field} = {value}"))
+                .collect();
+            println!(
+                "           defaults (no such column): {}",
+                defaulted.join(", ")
+            );
         }
         for problem in &read.bad_row_messages {
             println!("           left out: {problem}");
@@ -88,7 +119,10 @@ fn print_text(report: &CheckReport<'_>) {
     if !report.ok {
         eprintln!("{}", report.problems);
         let count = report.problems.len();
-        eprintln!("\n{count} problem{} found", if count == 1 { "" } else { "s" });
+        eprintln!(
+            "\n{count} problem{} found",
+            if count == 1 { "" } else { "s" }
+        );
         return;
     }
     println!(

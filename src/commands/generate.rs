@@ -10,10 +10,27 @@ use crate::cli::Global;
 use crate::error::{Error, Result};
 use crate::generate::{GenerateOptions, generate};
 
-pub fn run(global: &Global, out: &Path, customers: usize, seed: u64, end: DateTime<Utc>, days: u32) -> Result<i32> {
-    let out = if out.is_absolute() { out.to_path_buf() } else { global.workspace.join(out) };
-    let options = GenerateOptions { seed, customers, end, days };
-    let summary = generate(&options, &out).map_err(|e| Error::internal(format!("cannot write {}: {e}", out.display())))?;
+pub fn run(
+    global: &Global,
+    out: &Path,
+    customers: usize,
+    seed: u64,
+    end: DateTime<Utc>,
+    days: u32,
+) -> Result<i32> {
+    let out = if out.is_absolute() {
+        out.to_path_buf()
+    } else {
+        global.workspace.join(out)
+    };
+    let options = GenerateOptions {
+        seed,
+        customers,
+        end,
+        days,
+    };
+    let summary = generate(&options, &out)
+        .map_err(|e| Error::internal(format!("cannot write {}: {e}", out.display())))?;
     println!(
         "wrote {}: {} products, {} customers, {} events ({} orders)",
         out.display(),

@@ -13,9 +13,13 @@ pub fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Check { campaigns } => check::run(global, campaigns),
         Command::Schema => schema::run(),
-        Command::Generate { out, customers, seed, end, days } => {
-            generate::run(global, out, *customers, *seed, *end, *days)
-        }
+        Command::Generate {
+            out,
+            customers,
+            seed,
+            end,
+            days,
+        } => generate::run(global, out, *customers, *seed, *end, *days),
     }
 }
 
@@ -24,7 +28,10 @@ pub fn describe_error(error: &Error) -> String {
     match error {
         Error::Files(problems) => {
             let count = problems.len();
-            format!("{problems}\n\n{count} problem{} found", if count == 1 { "" } else { "s" })
+            format!(
+                "{problems}\n\n{count} problem{} found",
+                if count == 1 { "" } else { "s" }
+            )
         }
         Error::Usage(message) => format!("error: {message}"),
         Error::Failed(message) => format!("failed: {message}"),
@@ -34,7 +41,8 @@ pub fn describe_error(error: &Error) -> String {
 
 /// Prints a value as pretty JSON on stdout.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(format!("cannot write JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::internal(format!("cannot write JSON: {e}")))?;
     println!("{text}");
     Ok(())
 }
@@ -44,7 +52,7 @@ pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

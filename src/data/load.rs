@@ -39,12 +39,32 @@ pub struct Loaded {
 const CATALOG: TableSpec = TableSpec {
     name: "catalog",
     fields: config::CATALOG_FIELDS,
-    required: &["id", "name", "category", "manufacturer", "price", "currency", "stock", "created_at", "url"],
+    required: &[
+        "id",
+        "name",
+        "category",
+        "manufacturer",
+        "price",
+        "currency",
+        "stock",
+        "created_at",
+        "url",
+    ],
 };
 const CUSTOMERS: TableSpec = TableSpec {
     name: "customers",
     fields: config::CUSTOMER_FIELDS,
-    required: &["id", "email", "first_name", "locale", "timezone", "tier", "consent", "created_at", "currency"],
+    required: &[
+        "id",
+        "email",
+        "first_name",
+        "locale",
+        "timezone",
+        "tier",
+        "consent",
+        "created_at",
+        "currency",
+    ],
 };
 const EVENTS: TableSpec = TableSpec {
     name: "events",
@@ -99,8 +119,20 @@ mod event_field {
 /// Loads catalog, customers and events as configured.
 pub fn load(data: &DataConfig, root: &Path) -> Result<Loaded, Diagnostics> {
     let (catalog, customers) = rayon::join(
-        || read_catalog(open_input(&data.catalog, root)?, &data.catalog, data.max_bad_rows),
-        || read_customers(open_input(&data.customers, root)?, &data.customers, data.max_bad_rows),
+        || {
+            read_catalog(
+                open_input(&data.catalog, root)?,
+                &data.catalog,
+                data.max_bad_rows,
+            )
+        },
+        || {
+            read_customers(
+                open_input(&data.customers, root)?,
+                &data.customers,
+                data.max_bad_rows,
+            )
+        },
     );
     let mut problems = Diagnostics::default();
     let (mut store, catalog_report) = match catalog {
@@ -123,10 +155,18 @@ pub fn load(data: &DataConfig, root: &Path) -> Result<Loaded, Diagnostics> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let events_report = read_events(open_input(&data.events, root)?, &data.events, data.max_bad_rows, &mut store)?;
+    let events_report = read_events(
+        open_input(&data.events, root)?,
+        &data.events,
+        data.max_bad_rows,
+        &mut store,
+    )?;
     Ok(Loaded {
         store,
-        reports: [catalog_report, customers_report, Some(events_report)].into_iter().flatten().collect(),
+        reports: [catalog_report, customers_report, Some(events_report)]
+            .into_iter()
+            .flatten()
+            .collect(),
     })
 }
 
@@ -139,7 +179,10 @@ struct Input<'a> {
 fn open_input(source: &SourceConfig, root: &Path) -> Result<Input<'static>, Diagnostics> {
     let display = source.location.display(root);
     let reader = source::open(source).map_err(|message| Diagnostic::file(&display, message))?;
-    Ok(Input { display, reader: Box::new(reader) })
+    Ok(Input {
+        display,
+        reader: Box::new(reader),
+    })
 }
 
 fn read_table(
@@ -149,13 +192,28 @@ fn read_table(
     max_bad_rows: usize,
     on_row: impl FnMut(usize, &Row<'_>) -> Result<(), String>,
 ) -> Result<TableReport, Diagnostics> {
-    let read = rows::read_rows(input.reader, &input.display, source, table, max_bad_rows, on_row)?;
-    Ok(TableReport { table: table.name, source: input.display, read })
+    let read = rows::read_rows(
+        input.reader,
+        &input.display,
+        source,
+        table,
+        max_bad_rows,
+        on_row,
+    )?;
+    Ok(TableReport {
+        table: table.name,
+        source: input.display,
+        read,
+    })
 }
 
 /// Builds a store from CSV texts with our own column names (for tests and examples).
 pub fn store_from_csv(catalog: &str, customers: &str, events: &str) -> Result<Store, Diagnostics> {
-    let source = SourceConfig { defaults: [("currency".to_string(), "USD".to_string())].into(), delimiter: b',', ..SourceConfig::default() };
+    let source = SourceConfig {
+        defaults: [("currency".to_string(), "USD".to_string())].into(),
+        delimiter: b',',
+        ..SourceConfig::default()
+    };
     let (mut store, _) = read_catalog(text_input("catalog.csv", catalog), &source, 0)?;
     let (loaded, _) = read_customers(text_input("customers.csv", customers), &source, 0)?;
     install_customers(&mut store, loaded);
@@ -164,7 +222,10 @@ pub fn store_from_csv(catalog: &str, customers: &str, events: &str) -> Result<St
 }
 
 fn text_input<'a>(name: &str, text: &'a str) -> Input<'a> {
-    Input { display: PathBuf::from(name), reader: Box::new(text.as_bytes()) }
+    Input {
+        display: PathBuf::from(name),
+        reader: Box::new(text.as_bytes()),
+    }
 }
 
 fn install_customers(store: &mut Store, customers: Customers) {
@@ -177,7 +238,11 @@ fn install_customers(store: &mut Store, customers: Customers) {
 
 // ----- catalog
 
-fn read_catalog(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize) -> Result<(Store, Option<TableReport>), Diagnostics> {
+fn read_catalog(
+    input: Input<'_>,
+    source: &SourceConfig,
+    max_bad_rows: usize,
+) -> Result<(Store, Option<TableReport>), Diagnostics> {
     use catalog_field::*;
     let mut store = Store::default();
     let report = read_table(input, source, &CATALOG, max_bad_rows, |_, row| {
@@ -190,9 +255,13 @@ fn read_catalog(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize) ->
         let rating = match row.get(RATING) {
             None => None,
             Some(text) => {
-                let value: f32 = text.parse().map_err(|_| format!("invalid rating `{text}`: expected a number from 0 to 5"))?;
+                let value: f32 = text.parse().map_err(|_| {
+                    format!("invalid rating `{text}`: expected a number from 0 to 5")
+                })?;
                 if !(0.0..=5.0).contains(&value) {
-                    return Err(format!("invalid rating `{text}`: expected a number from 0 to 5"));
+                    return Err(format!(
+                        "invalid rating `{text}`: expected a number from 0 to 5"
+                    ));
                 }
                 Some(value)
             }
@@ -200,32 +269,54 @@ fn read_catalog(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize) ->
         let product = Product {
             id: id.into(),
             name: required(row, NAME, "name")?.into(),
-            category: store.categories.intern(required(row, CATEGORY, "category")?),
-            manufacturer: store.manufacturers.intern(required(row, MANUFACTURER, "manufacturer")?),
+            category: store
+                .categories
+                .intern(required(row, CATEGORY, "category")?),
+            manufacturer: store
+                .manufacturers
+                .intern(required(row, MANUFACTURER, "manufacturer")?),
             price,
             currency,
             other_prices: row.get(PRICES).map(prices).transpose()?.unwrap_or_default(),
             rating,
-            rating_count: row.get(RATING_COUNT).map(|t| integer(t, "rating_count")).transpose()?.unwrap_or(0),
+            rating_count: row
+                .get(RATING_COUNT)
+                .map(|t| integer(t, "rating_count"))
+                .transpose()?
+                .unwrap_or(0),
             stock: integer(required(row, STOCK, "stock")?, "stock")?,
             created_at: timestamp(required(row, CREATED_AT, "created_at")?, source)?,
             url: required(row, URL, "url")?.into(),
             image_url: row.get(IMAGE_URL).unwrap_or_default().into(),
             family: row.get(FAMILY).map(|f| store.families.intern(f)),
             level: row.get(LEVEL).map(|t| integer(t, "level")).transpose()?,
-            compare_at_price: row.get(COMPARE_AT_PRICE).map(|t| money(t, "compare_at_price")).transpose()?,
+            compare_at_price: row
+                .get(COMPARE_AT_PRICE)
+                .map(|t| money(t, "compare_at_price"))
+                .transpose()?,
         };
-        store.product_by_id.insert(product.id.clone(), store.products.len() as ProductIx);
+        store
+            .product_by_id
+            .insert(product.id.clone(), store.products.len() as ProductIx);
         store.products.push(product);
         Ok(())
     })?;
-    store.products_by_category = group_products(&store.products, store.categories.len(), |p| Some(p.category));
-    store.products_by_manufacturer = group_products(&store.products, store.manufacturers.len(), |p| Some(p.manufacturer));
+    store.products_by_category = group_products(&store.products, store.categories.len(), |p| {
+        Some(p.category)
+    });
+    store.products_by_manufacturer =
+        group_products(&store.products, store.manufacturers.len(), |p| {
+            Some(p.manufacturer)
+        });
     store.products_by_family = group_products(&store.products, store.families.len(), |p| p.family);
     Ok((store, Some(report)))
 }
 
-fn group_products(products: &[Product], groups: usize, key: impl Fn(&Product) -> Option<NameIx>) -> Vec<Vec<ProductIx>> {
+fn group_products(
+    products: &[Product],
+    groups: usize,
+    key: impl Fn(&Product) -> Option<NameIx>,
+) -> Vec<Vec<ProductIx>> {
     let mut grouped = vec![Vec::new(); groups];
     for (ix, product) in products.iter().enumerate() {
         if let Some(group) = key(product) {
@@ -239,9 +330,9 @@ fn group_products(products: &[Product], groups: usize, key: impl Fn(&Product) ->
 fn prices(text: &str) -> Result<Box<[(Currency, Decimal)]>, String> {
     text.split('|')
         .map(|pair| {
-            let (code, amount) = pair
-                .split_once('=')
-                .ok_or_else(|| format!("invalid prices `{text}`: expected `EUR=24.00|GBP=20.00`"))?;
+            let (code, amount) = pair.split_once('=').ok_or_else(|| {
+                format!("invalid prices `{text}`: expected `EUR=24.00|GBP=20.00`")
+            })?;
             Ok((currency(code.trim())?, money(amount.trim(), "prices")?))
         })
         .collect()
@@ -257,7 +348,11 @@ struct Customers {
     tags: Names,
 }
 
-fn read_customers(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize) -> Result<(Customers, Option<TableReport>), Diagnostics> {
+fn read_customers(
+    input: Input<'_>,
+    source: &SourceConfig,
+    max_bad_rows: usize,
+) -> Result<(Customers, Option<TableReport>), Diagnostics> {
     use customer_field::*;
     let mut loaded = Customers {
         customers: Vec::new(),
@@ -276,9 +371,11 @@ fn read_customers(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize) 
             return Err(format!("invalid email `{email}`"));
         }
         let timezone_name = required(row, TIMEZONE, "timezone")?;
-        let timezone: Tz = timezone_name
-            .parse()
-            .map_err(|_| format!("unknown time zone `{timezone_name}` (expected an IANA name like `Europe/Paris`)"))?;
+        let timezone: Tz = timezone_name.parse().map_err(|_| {
+            format!(
+                "unknown time zone `{timezone_name}` (expected an IANA name like `Europe/Paris`)"
+            )
+        })?;
         let tags = match row.get(TAGS) {
             None => Box::default(),
             Some(text) => text
@@ -300,7 +397,9 @@ fn read_customers(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize) 
             tags,
             currency: currency(required(row, CURRENCY, "currency")?)?,
         };
-        loaded.by_id.insert(customer.id.clone(), loaded.customers.len() as CustomerIx);
+        loaded
+            .by_id
+            .insert(customer.id.clone(), loaded.customers.len() as CustomerIx);
         loaded.customers.push(customer);
         Ok(())
     })?;
@@ -312,7 +411,9 @@ fn looks_like_email(text: &str) -> bool {
         Some((local, domain)) => {
             !local.is_empty()
                 && domain.contains('.')
-                && !text.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+                && !text.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ','
+                })
         }
         None => false,
     }
@@ -320,7 +421,12 @@ fn looks_like_email(text: &str) -> bool {
 
 // ----- events
 
-fn read_events(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize, store: &mut Store) -> Result<TableReport, Diagnostics> {
+fn read_events(
+    input: Input<'_>,
+    source: &SourceConfig,
+    max_bad_rows: usize,
+    store: &mut Store,
+) -> Result<TableReport, Diagnostics> {
     use event_field::*;
     let mut events: Vec<Event> = Vec::new();
     // Orders are interned by id while reading; the final positions come after sorting.
@@ -331,24 +437,32 @@ fn read_events(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize, sto
     let report = read_table(input, source, &EVENTS, max_bad_rows, |_, row| {
         let ts = timestamp(required(row, TS, "ts")?, source)?;
         let customer_id = required(row, CUSTOMER_ID, "customer_id")?;
-        let customer = store
-            .customer_ix(customer_id)
-            .ok_or_else(|| format!("unknown customer `{customer_id}` (not in the customers table)"))?;
+        let customer = store.customer_ix(customer_id).ok_or_else(|| {
+            format!("unknown customer `{customer_id}` (not in the customers table)")
+        })?;
         let kind_text = required(row, KIND, "kind")?;
         let kind = EventKind::parse(kind_text).ok_or_else(|| {
             format!("unknown event kind `{kind_text}`: expected one of view, cart, order, support_resolved, usage, tier_changed")
         })?;
         let product = match row.get(PRODUCT_ID) {
-            Some(id) => store.product_ix(id).ok_or_else(|| format!("unknown product `{id}` (not in the catalog)"))?,
+            Some(id) => store
+                .product_ix(id)
+                .ok_or_else(|| format!("unknown product `{id}` (not in the catalog)"))?,
             None if matches!(kind, EventKind::View | EventKind::Cart | EventKind::Order) => {
                 return Err(format!("a `{kind_text}` event needs a product_id"));
             }
             None => NONE,
         };
-        let quantity: i32 = row.get(QUANTITY).map(|t| integer(t, "quantity")).transpose()?.unwrap_or(1);
+        let quantity: i32 = row
+            .get(QUANTITY)
+            .map(|t| integer(t, "quantity"))
+            .transpose()?
+            .unwrap_or(1);
         let order = if kind == EventKind::Order {
             if quantity <= 0 {
-                return Err(format!("order line with quantity {quantity}: returns and cancellations are not orders (skip them with `skip_rows`)"));
+                return Err(format!(
+                    "order line with quantity {quantity}: returns and cancellations are not orders (skip them with `skip_rows`)"
+                ));
             }
             let key: std::borrow::Cow<'_, str> = match row.get(ORDER_ID) {
                 Some(id) => id.into(),
@@ -370,18 +484,28 @@ fn read_events(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize, sto
         };
         let metric = match (kind, row.get(METRIC)) {
             (EventKind::Usage, None) => return Err("a `usage` event needs a metric".into()),
-            (EventKind::TierChanged, None) => return Err("a `tier_changed` event needs the new tier in `metric`".into()),
+            (EventKind::TierChanged, None) => {
+                return Err("a `tier_changed` event needs the new tier in `metric`".into());
+            }
             (_, Some(name)) => metrics.intern(name),
             (_, None) => NONE,
         };
         let value = match row.get(VALUE) {
-            Some(text) => text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| format!("invalid value `{text}`: expected a number"))?,
+            Some(text) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("invalid value `{text}`: expected a number"))?,
             None if kind == EventKind::Usage => return Err("a `usage` event needs a value".into()),
             None => f64::NAN,
         };
         events.push(Event {
             ts,
-            unit_price: row.get(UNIT_PRICE).map(|t| money(t, "unit_price")).transpose()?.unwrap_or_default(),
+            unit_price: row
+                .get(UNIT_PRICE)
+                .map(|t| money(t, "unit_price"))
+                .transpose()?
+                .unwrap_or_default(),
             value,
             customer,
             product,
@@ -389,7 +513,11 @@ fn read_events(input: Input<'_>, source: &SourceConfig, max_bad_rows: usize, sto
             quantity,
             metric,
             kind,
-            gift: row.get(GIFT).map(|t| boolean(t, "gift")).transpose()?.unwrap_or(false),
+            gift: row
+                .get(GIFT)
+                .map(|t| boolean(t, "gift"))
+                .transpose()?
+                .unwrap_or(false),
         });
         Ok(())
     })?;
@@ -405,7 +533,9 @@ fn index_events(store: &mut Store, mut events: Vec<Event>, order_ids: Vec<Box<st
     store.customer_events = offsets(store.customers.len(), events.iter().map(|e| e.customer));
 
     // Group order lines by (interned) order, earliest line first.
-    let mut lines: Vec<u32> = (0..events.len() as u32).filter(|i| events[*i as usize].order != NONE).collect();
+    let mut lines: Vec<u32> = (0..events.len() as u32)
+        .filter(|i| events[*i as usize].order != NONE)
+        .collect();
     lines.par_sort_by_key(|i| {
         let e = &events[*i as usize];
         (e.order, e.ts, *i)
@@ -432,7 +562,8 @@ fn index_events(store: &mut Store, mut events: Vec<Event>, order_ids: Vec<Box<st
         start = end;
     }
     drop(order_ids);
-    raw_orders.par_sort_by(|(a, _), (b, _)| (a.customer, a.ts, &a.id).cmp(&(b.customer, b.ts, &b.id)));
+    raw_orders
+        .par_sort_by(|(a, _), (b, _)| (a.customer, a.ts, &a.id).cmp(&(b.customer, b.ts, &b.id)));
 
     let mut order_lines = Vec::with_capacity(lines.len());
     let mut orders = Vec::with_capacity(raw_orders.len());
@@ -495,7 +626,8 @@ fn required<'a>(row: &Row<'a>, field: usize, name: &str) -> Result<&'a str, Stri
 }
 
 fn money(text: &str, field: &str) -> Result<Decimal, String> {
-    let value = Decimal::from_str(text).map_err(|_| format!("invalid {field} `{text}`: expected a decimal number like 24.00"))?;
+    let value = Decimal::from_str(text)
+        .map_err(|_| format!("invalid {field} `{text}`: expected a decimal number like 24.00"))?;
     if value.is_sign_negative() {
         return Err(format!("invalid {field} `{text}`: must not be negative"));
     }
@@ -503,11 +635,13 @@ fn money(text: &str, field: &str) -> Result<Decimal, String> {
 }
 
 fn currency(text: &str) -> Result<Currency, String> {
-    Currency::parse(text).ok_or_else(|| format!("invalid currency `{text}`: expected an ISO 4217 code like USD"))
+    Currency::parse(text)
+        .ok_or_else(|| format!("invalid currency `{text}`: expected an ISO 4217 code like USD"))
 }
 
 fn integer<T: FromStr>(text: &str, field: &str) -> Result<T, String> {
-    text.parse().map_err(|_| format!("invalid {field} `{text}`: expected a whole number"))
+    text.parse()
+        .map_err(|_| format!("invalid {field} `{text}`: expected a whole number"))
 }
 
 fn boolean(text: &str, field: &str) -> Result<bool, String> {
@@ -540,14 +674,20 @@ pub fn parse_timestamp(text: &str, format: Option<&str>, timezone: Tz) -> Result
             Ok(naive) => local(naive),
             Err(_) => match NaiveDate::parse_from_str(text, format) {
                 Ok(date) => local(date.and_time(chrono::NaiveTime::MIN)),
-                Err(_) => Err(format!("invalid timestamp `{text}`: does not match the format `{format}`")),
+                Err(_) => Err(format!(
+                    "invalid timestamp `{text}`: does not match the format `{format}`"
+                )),
             },
         };
     }
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(time.timestamp());
     }
-    for pattern in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M"] {
+    for pattern in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, pattern) {
             return local(naive);
         }
@@ -567,8 +707,14 @@ mod tests {
     #[test]
     fn field_positions_match_the_field_lists() {
         assert_eq!(config::CATALOG_FIELDS[catalog_field::PRICES], "prices");
-        assert_eq!(config::CATALOG_FIELDS[catalog_field::COMPARE_AT_PRICE], "compare_at_price");
-        assert_eq!(config::CUSTOMER_FIELDS[customer_field::CURRENCY], "currency");
+        assert_eq!(
+            config::CATALOG_FIELDS[catalog_field::COMPARE_AT_PRICE],
+            "compare_at_price"
+        );
+        assert_eq!(
+            config::CUSTOMER_FIELDS[customer_field::CURRENCY],
+            "currency"
+        );
         assert_eq!(config::CUSTOMER_FIELDS[customer_field::TAGS], "tags");
         assert_eq!(config::EVENT_FIELDS[event_field::GIFT], "gift");
         assert_eq!(config::EVENT_FIELDS[event_field::METRIC], "metric");
@@ -577,12 +723,31 @@ mod tests {
     #[test]
     fn timestamps() {
         let utc = Tz::UTC;
-        assert_eq!(parse_timestamp("2026-11-16T09:00:00Z", None, utc), Ok(1_794_819_600));
-        assert_eq!(parse_timestamp("2026-11-16T10:00:00+01:00", None, utc), Ok(1_794_819_600));
-        assert_eq!(parse_timestamp("2026-11-16 10:00:00", None, chrono_tz::Europe::Paris), Ok(1_794_819_600));
-        assert_eq!(parse_timestamp("11/16/2026 9:00", Some("%m/%d/%Y %H:%M"), utc), Ok(1_794_819_600));
-        assert_eq!(parse_timestamp("16-11-2026", Some("%d-%m-%Y"), utc), Ok(1_794_787_200));
-        assert!(parse_timestamp("yesterday", None, utc).unwrap_err().starts_with("invalid timestamp `yesterday`"));
+        assert_eq!(
+            parse_timestamp("2026-11-16T09:00:00Z", None, utc),
+            Ok(1_794_819_600)
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-16T10:00:00+01:00", None, utc),
+            Ok(1_794_819_600)
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-16 10:00:00", None, chrono_tz::Europe::Paris),
+            Ok(1_794_819_600)
+        );
+        assert_eq!(
+            parse_timestamp("11/16/2026 9:00", Some("%m/%d/%Y %H:%M"), utc),
+            Ok(1_794_819_600)
+        );
+        assert_eq!(
+            parse_timestamp("16-11-2026", Some("%d-%m-%Y"), utc),
+            Ok(1_794_787_200)
+        );
+        assert!(
+            parse_timestamp("yesterday", None, utc)
+                .unwrap_err()
+                .starts_with("invalid timestamp `yesterday`")
+        );
         // 02:30 on 2026-03-29 does not exist in Paris.
         assert!(parse_timestamp("2026-03-29 02:30:00", None, chrono_tz::Europe::Paris).is_err());
     }
@@ -591,7 +756,10 @@ mod tests {
     fn prices_in_other_currencies() {
         let parsed = prices("EUR=24.00|GBP=20.50").unwrap();
         assert_eq!(parsed.len(), 2);
-        assert_eq!(parsed[1], (Currency::parse("GBP").unwrap(), Decimal::new(2050, 2)));
+        assert_eq!(
+            parsed[1],
+            (Currency::parse("GBP").unwrap(), Decimal::new(2050, 2))
+        );
         assert!(prices("EUR:24").is_err());
     }
 }

@@ -24,7 +24,9 @@ pub struct Currency([u8; 3]);
 impl Currency {
     pub fn parse(code: &str) -> Option<Currency> {
         match code.as_bytes() {
-            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => Some(Currency([*a, *b, *c])),
+            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
+                Some(Currency([*a, *b, *c]))
+            }
             _ => None,
         }
     }
@@ -79,7 +81,10 @@ impl Product {
         if currency == self.currency {
             return Some(self.price);
         }
-        self.other_prices.iter().find(|(c, _)| *c == currency).map(|(_, p)| *p)
+        self.other_prices
+            .iter()
+            .find(|(c, _)| *c == currency)
+            .map(|(_, p)| *p)
     }
 
     pub fn in_stock(&self) -> bool {

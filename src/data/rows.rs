@@ -70,7 +70,12 @@ pub fn read_rows(
     on_row: impl FnMut(usize, &Row<'_>) -> Result<(), String>,
 ) -> Result<ReadReport, Diagnostics> {
     let format = source.format.unwrap_or_else(|| guess_format(display));
-    let mut bad = BadRows { display: display.to_path_buf(), listed: Diagnostics::default(), count: 0, max: max_bad_rows };
+    let mut bad = BadRows {
+        display: display.to_path_buf(),
+        listed: Diagnostics::default(),
+        count: 0,
+        max: max_bad_rows,
+    };
     let mut report = match format {
         DataFormat::Csv => read_csv(input, source, table, &mut bad, on_row)?,
         DataFormat::Jsonl => read_jsonl(input, source, table, &mut bad, on_row)?,
@@ -86,7 +91,10 @@ pub fn read_rows(
         if max_bad_rows > 0 {
             problems.push(Diagnostic::file(
                 display,
-                format!("{} bad rows is more than `max_bad_rows = {max_bad_rows}`; nothing was loaded", bad.count),
+                format!(
+                    "{} bad rows is more than `max_bad_rows = {max_bad_rows}`; nothing was loaded",
+                    bad.count
+                ),
             ));
         }
         return Err(problems);
@@ -107,7 +115,8 @@ impl BadRows {
     fn add(&mut self, line: usize, reason: String) {
         self.count += 1;
         if self.listed.len() < MAX_LISTED_BAD_ROWS {
-            self.listed.push(Diagnostic::row(&self.display, line, reason));
+            self.listed
+                .push(Diagnostic::row(&self.display, line, reason));
         }
     }
 
@@ -141,7 +150,11 @@ fn plan_columns<'s>(
     source: &'s SourceConfig,
     table: &TableSpec,
 ) -> Result<(Plan<'s>, ColumnReport), Diagnostics> {
-    let mut plan = Plan { columns: [None; MAX_FIELDS], defaults: [None; MAX_FIELDS], skip: Vec::new() };
+    let mut plan = Plan {
+        columns: [None; MAX_FIELDS],
+        defaults: [None; MAX_FIELDS],
+        skip: Vec::new(),
+    };
     let mut report = ColumnReport::default();
     let mut problems = Diagnostics::default();
     let listed_columns = || header.join(", ");
@@ -180,12 +193,19 @@ fn plan_columns<'s>(
         }
     }
     for rule in &source.skip_rows {
-        match header.iter().position(|column| column.trim() == rule.column) {
+        match header
+            .iter()
+            .position(|column| column.trim() == rule.column)
+        {
             Some(position) => plan.skip.push((position, rule.prefix.as_str())),
             None => problems.push(Diagnostic::row(
                 display,
                 1,
-                format!("no column `{}` (named in `skip_rows`); the columns are: {}", rule.column, listed_columns()),
+                format!(
+                    "no column `{}` (named in `skip_rows`); the columns are: {}",
+                    rule.column,
+                    listed_columns()
+                ),
             )),
         }
     }
@@ -208,11 +228,23 @@ fn read_csv(
         .from_reader(input);
     let header = reader
         .headers()
-        .map_err(|error| Diagnostic::row(&display, 1, format!("cannot read the header row: {}", csv_reason(&error))))?
+        .map_err(|error| {
+            Diagnostic::row(
+                &display,
+                1,
+                format!("cannot read the header row: {}", csv_reason(&error)),
+            )
+        })?
         .clone();
-    let names: Vec<&str> = header.iter().map(|h| h.trim_start_matches('\u{feff}')).collect();
+    let names: Vec<&str> = header
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}'))
+        .collect();
     let (plan, columns) = plan_columns(&names, &display, source, table)?;
-    let mut report = ReadReport { columns, ..ReadReport::default() };
+    let mut report = ReadReport {
+        columns,
+        ..ReadReport::default()
+    };
     let mut record = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {
@@ -222,7 +254,12 @@ fn read_csv(
                 let line = error.position().map_or(0, |p| p.line() as usize);
                 match error.kind() {
                     csv::ErrorKind::Io(_) => {
-                        return Err(Diagnostic::row(&display, line, format!("read failed: {error}")).into());
+                        return Err(Diagnostic::row(
+                            &display,
+                            line,
+                            format!("read failed: {error}"),
+                        )
+                        .into());
                     }
                     _ => bad.add(line, csv_reason(&error)),
                 }
@@ -233,13 +270,22 @@ fn read_csv(
             }
         }
         let line = record.position().map_or(0, |p| p.line() as usize);
-        if plan.skip.iter().any(|(column, prefix)| record.get(*column).is_some_and(|v| v.starts_with(prefix))) {
+        if plan
+            .skip
+            .iter()
+            .any(|(column, prefix)| record.get(*column).is_some_and(|v| v.starts_with(prefix)))
+        {
             report.skipped += 1;
             continue;
         }
-        let mut row = Row { values: [None; MAX_FIELDS] };
+        let mut row = Row {
+            values: [None; MAX_FIELDS],
+        };
         for i in 0..table.fields.len() {
-            let value = plan.columns[i].and_then(|c| record.get(c)).map(str::trim).filter(|v| !v.is_empty());
+            let value = plan.columns[i]
+                .and_then(|c| record.get(c))
+                .map(str::trim)
+                .filter(|v| !v.is_empty());
             row.values[i] = value.or(plan.defaults[i]);
         }
         match on_row(line, &row) {
@@ -257,7 +303,9 @@ fn read_csv(
 
 fn csv_reason(error: &csv::Error) -> String {
     match error.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("expected {expected_len} fields like the header, found {len}")
         }
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
@@ -274,17 +322,25 @@ fn read_jsonl(
 ) -> Result<ReadReport, Diagnostics> {
     let display = bad.display.clone();
     let mut report = ReadReport::default();
-    let keys: Vec<&str> = table.fields.iter().map(|f| source.columns.get(*f).map_or(*f, String::as_str)).collect();
+    let keys: Vec<&str> = table
+        .fields
+        .iter()
+        .map(|f| source.columns.get(*f).map_or(*f, String::as_str))
+        .collect();
     for (field, key) in table.fields.iter().zip(&keys) {
         if field != key {
-            report.columns.mapped.push((field.to_string(), key.to_string()));
+            report
+                .columns
+                .mapped
+                .push((field.to_string(), key.to_string()));
         }
     }
     let mut seen = [false; MAX_FIELDS];
     let reader = BufReader::with_capacity(1 << 20, input);
     for (index, line) in reader.lines().enumerate() {
         let number = index + 1;
-        let line = line.map_err(|error| Diagnostic::row(&display, number, format!("read failed: {error}")))?;
+        let line = line
+            .map_err(|error| Diagnostic::row(&display, number, format!("read failed: {error}")))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -299,13 +355,21 @@ fn read_jsonl(
             }
         };
         if source.skip_rows.iter().any(|rule| {
-            object.get(&rule.column).and_then(json_text).is_some_and(|v| v.starts_with(&rule.prefix))
+            object
+                .get(&rule.column)
+                .and_then(json_text)
+                .is_some_and(|v| v.starts_with(&rule.prefix))
         }) {
             report.skipped += 1;
             continue;
         }
-        let texts: Vec<Option<String>> = keys.iter().map(|key| object.get(*key).and_then(json_text)).collect();
-        let mut row = Row { values: [None; MAX_FIELDS] };
+        let texts: Vec<Option<String>> = keys
+            .iter()
+            .map(|key| object.get(*key).and_then(json_text))
+            .collect();
+        let mut row = Row {
+            values: [None; MAX_FIELDS],
+        };
         let mut missing = None;
         for (i, field) in table.fields.iter().enumerate() {
             let value = texts[i].as_deref().map(str::trim).filter(|v| !v.is_empty());
@@ -332,7 +396,10 @@ fn read_jsonl(
     for (i, field) in table.fields.iter().enumerate() {
         if !seen[i] {
             match source.defaults.get(*field) {
-                Some(value) => report.columns.defaulted.push((field.to_string(), value.clone())),
+                Some(value) => report
+                    .columns
+                    .defaulted
+                    .push((field.to_string(), value.clone())),
                 None => report.columns.absent.push(field.to_string()),
             }
         }

@@ -28,7 +28,9 @@ pub fn open(source: &SourceConfig) -> Result<Opened, String> {
         SourceLocation::File(path) => File::open(path)
             .map(|file| Opened::File(BufReader::with_capacity(1 << 20, file)))
             .map_err(|error| format!("cannot open: {error}")),
-        SourceLocation::Url(url) => fetch(url, source).map(|bytes| Opened::Fetched(Cursor::new(bytes))),
+        SourceLocation::Url(url) => {
+            fetch(url, source).map(|bytes| Opened::Fetched(Cursor::new(bytes)))
+        }
     }
 }
 
@@ -55,7 +57,10 @@ pub fn fetch(url: &str, source: &SourceConfig) -> Result<Vec<u8>, String> {
             Err(Fetch::Fatal(problem)) => return Err(problem),
         }
     }
-    Err(format!("{last_problem} (gave up after {} attempts)", source.attempts))
+    Err(format!(
+        "{last_problem} (gave up after {} attempts)",
+        source.attempts
+    ))
 }
 
 enum Fetch {

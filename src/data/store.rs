@@ -46,7 +46,10 @@ impl Names {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (NameIx, &str)> {
-        self.names.iter().enumerate().map(|(i, n)| (i as NameIx, &**n))
+        self.names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i as NameIx, &**n))
     }
 }
 
@@ -187,7 +190,10 @@ impl Store {
     }
 
     /// One customer's orders, oldest first, with their positions.
-    pub fn orders_of(&self, customer: CustomerIx) -> impl DoubleEndedIterator<Item = (OrderIx, &Order)> + ExactSizeIterator {
+    pub fn orders_of(
+        &self,
+        customer: CustomerIx,
+    ) -> impl DoubleEndedIterator<Item = (OrderIx, &Order)> + ExactSizeIterator {
         let c = customer as usize;
         let range = self.customer_orders[c]..self.customer_orders[c + 1];
         range.map(|ix| (ix, &self.orders[ix as usize]))
@@ -201,21 +207,38 @@ impl Store {
     /// The lines (`order` events) of an order.
     pub fn order_lines(&self, order: OrderIx) -> impl ExactSizeIterator<Item = &Event> {
         let lines = self.orders[order as usize].lines.clone();
-        self.order_lines[lines.start as usize..lines.end as usize].iter().map(|e| &self.events[*e as usize])
+        self.order_lines[lines.start as usize..lines.end as usize]
+            .iter()
+            .map(|e| &self.events[*e as usize])
     }
 
     /// Orders placed in `[from, to)` (Unix seconds), oldest first.
     pub fn orders_between(&self, from: i64, to: i64) -> &[OrderIx] {
-        let start = self.orders_by_time.partition_point(|o| self.orders[*o as usize].ts < from);
-        let end = self.orders_by_time.partition_point(|o| self.orders[*o as usize].ts < to);
+        let start = self
+            .orders_by_time
+            .partition_point(|o| self.orders[*o as usize].ts < from);
+        let end = self
+            .orders_by_time
+            .partition_point(|o| self.orders[*o as usize].ts < to);
         &self.orders_by_time[start..end.max(start)]
     }
 
     /// Events in `[from, to)` (Unix seconds), oldest first.
-    pub fn events_between(&self, from: i64, to: i64) -> impl DoubleEndedIterator<Item = &Event> + ExactSizeIterator {
-        let start = self.events_by_time.partition_point(|e| self.events[*e as usize].ts < from);
-        let end = self.events_by_time.partition_point(|e| self.events[*e as usize].ts < to).max(start);
-        self.events_by_time[start..end].iter().map(|e| &self.events[*e as usize])
+    pub fn events_between(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> impl DoubleEndedIterator<Item = &Event> + ExactSizeIterator {
+        let start = self
+            .events_by_time
+            .partition_point(|e| self.events[*e as usize].ts < from);
+        let end = self
+            .events_by_time
+            .partition_point(|e| self.events[*e as usize].ts < to)
+            .max(start);
+        self.events_by_time[start..end]
+            .iter()
+            .map(|e| &self.events[*e as usize])
     }
 
     /// The name of a usage metric or, for `tier_changed` events, of the new tier.
@@ -229,6 +252,8 @@ impl Store {
 
     /// Time of the newest event, if any (Unix seconds).
     pub fn last_event_ts(&self) -> Option<i64> {
-        self.events_by_time.last().map(|e| self.events[*e as usize].ts)
+        self.events_by_time
+            .last()
+            .map(|e| self.events[*e as usize].ts)
     }
 }

@@ -14,8 +14,15 @@ pub fn template_files(dir: &Path) -> Vec<(String, PathBuf)> {
             let path = entry.path();
             if path.is_dir() {
                 pending.push(path);
-            } else if path.extension().is_some_and(|x| x == "mjml" || x == "txt" || x == "html") {
-                let name = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            } else if path
+                .extension()
+                .is_some_and(|x| x == "mjml" || x == "txt" || x == "html")
+            {
+                let name = path
+                    .strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 found.push((name, path));
             }
         }
@@ -50,7 +57,13 @@ pub fn tera_diagnostic(display: &Path, text: &str, error: &tera::Error) -> Diagn
     match error.kind() {
         tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
             let span = report.span();
-            Diagnostic::at(display, text, span.start_line, span.start_col + 1, report.message().to_string())
+            Diagnostic::at(
+                display,
+                text,
+                span.start_line,
+                span.start_col + 1,
+                report.message().to_string(),
+            )
         }
         _ => Diagnostic::file(display, error_chain(error)),
     }

@@ -12,7 +12,8 @@ use crate::support::*;
 
 #[test]
 fn a_bad_row_is_reported_with_file_and_line_and_nothing_is_loaded() {
-    let events = format!("{TINY_EVENTS}yesterday,C1,view,P1,,,\n2026-11-10T11:00:00Z,C9,view,P1,,,\n");
+    let events =
+        format!("{TINY_EVENTS}yesterday,C1,view,P1,,,\n2026-11-10T11:00:00Z,C9,view,P1,,,\n");
     let workspace = Workspace::tiny(TINY_CATALOG, TINY_CUSTOMERS, &events);
     let run = workspace.xsell(&["check"]);
     assert_eq!(run.code, 1, "{run:?}");
@@ -31,19 +32,33 @@ fn a_row_with_the_wrong_number_of_fields_is_a_bad_row() {
     let workspace = Workspace::tiny(&catalog, TINY_CUSTOMERS, TINY_EVENTS);
     let run = workspace.xsell(&["check"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.starts_with("data/catalog.csv:4: expected 12 fields like the header, found 3\n"), "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with("data/catalog.csv:4: expected 12 fields like the header, found 3\n"),
+        "{run:?}"
+    );
 }
 
 #[test]
 fn max_bad_rows_lets_a_few_through_and_says_so() {
     let events = format!("{TINY_EVENTS}2026-11-10T11:00:00Z,C9,view,P1,,,\n");
     let workspace = Workspace::tiny(TINY_CATALOG, TINY_CUSTOMERS, &events);
-    let config = workspace.read("xsell.toml").replace("[data]", "[data]\nmax_bad_rows = 1");
+    let config = workspace
+        .read("xsell.toml")
+        .replace("[data]", "[data]\nmax_bad_rows = 1");
     workspace.write("xsell.toml", &config);
     let run = workspace.xsell(&["check"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains("events     data/events.csv  3 rows, 1 bad rows left out (max_bad_rows)"), "{run:?}");
-    assert!(run.stdout.contains("left out: data/events.csv:5: unknown customer `C9`"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("events     data/events.csv  3 rows, 1 bad rows left out (max_bad_rows)"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("left out: data/events.csv:5: unknown customer `C9`"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -137,8 +152,16 @@ skip_rows = [{ column = "InvoiceNo", prefix = "C" }]
     let run = workspace.xsell(&["check"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("catalog    export/products.csv  2 rows\n           columns: id ← Handle, name ← Title, category ← Product Type, manufacturer ← Vendor, price ← Variant Price, created_at ← Published At, url ← Online Store URL\n           defaults (no such column): currency = GBP, stock = 100\n"), "{run:?}");
-    assert!(run.stdout.contains("events     export/invoices.csv  3 rows, 1 skipped by skip_rows\n"), "{run:?}");
-    assert!(run.stdout.contains("defaults (no such column): kind = order\n"), "{run:?}");
+    assert!(
+        run.stdout
+            .contains("events     export/invoices.csv  3 rows, 1 skipped by skip_rows\n"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout
+            .contains("defaults (no such column): kind = order\n"),
+        "{run:?}"
+    );
     assert!(run.stdout.contains("defaults (no such column): timezone = Europe/London, tier = standard, created_at = 2010-01-01, currency = GBP\n"), "{run:?}");
 }
 
@@ -151,11 +174,16 @@ fn json_lines_sources_load_like_csv() {
          {\"ts\":\"2026-11-10T10:05:00Z\",\"customer_id\":\"C1\",\"kind\":\"order\",\"product_id\":\"P2\",\"order_id\":\"O1\",\"quantity\":2,\"unit_price\":24.0}\n\
          {\"ts\":\"2026-11-12T08:00:00Z\",\"customer_id\":\"C1\",\"kind\":\"usage\",\"metric\":\"workouts\"}\n",
     );
-    let config = workspace.read("xsell.toml").replace("data/events.csv", "data/events.jsonl");
+    let config = workspace
+        .read("xsell.toml")
+        .replace("data/events.csv", "data/events.jsonl");
     workspace.write("xsell.toml", &config);
     let run = workspace.xsell(&["check"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(run.stderr, "data/events.jsonl:3: a `usage` event needs a value\n\n1 problem found\n");
+    assert_eq!(
+        run.stderr,
+        "data/events.jsonl:3: a `usage` event needs a value\n\n1 problem found\n"
+    );
 }
 
 // ----- HTTP sources, against a scripted server on 127.0.0.1
@@ -173,7 +201,9 @@ fn serve(responses: Vec<Vec<u8>>) -> ScriptedServer {
     let counter = requests.clone();
     std::thread::spawn(move || {
         for response in responses {
-            let Ok((mut stream, _)) = listener.accept() else { return };
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
             let mut buffer = [0u8; 4096];
             let _ = stream.read(&mut buffer);
             *counter.lock().unwrap() += 1;
@@ -185,26 +215,37 @@ fn serve(responses: Vec<Vec<u8>>) -> ScriptedServer {
 }
 
 fn http_response(status: &str, body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).into_bytes()
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 fn workspace_with_events_url(url: &str) -> Workspace {
     let workspace = Workspace::tiny(TINY_CATALOG, TINY_CUSTOMERS, TINY_EVENTS);
-    let config = workspace
-        .read("xsell.toml")
-        .replace(r#"events = { path = "data/events.csv" }"#, &format!(r#"events = {{ url = "{url}", attempts = 3, timeout = "5s" }}"#));
+    let config = workspace.read("xsell.toml").replace(
+        r#"events = { path = "data/events.csv" }"#,
+        &format!(r#"events = {{ url = "{url}", attempts = 3, timeout = "5s" }}"#),
+    );
     workspace.write("xsell.toml", &config);
     workspace
 }
 
 #[test]
 fn http_source_retries_a_server_error_then_loads() {
-    let server = serve(vec![http_response("500 Internal Server Error", "oops"), http_response("200 OK", TINY_EVENTS)]);
+    let server = serve(vec![
+        http_response("500 Internal Server Error", "oops"),
+        http_response("200 OK", TINY_EVENTS),
+    ]);
     let url = format!("{}/events.csv", server.url);
     let workspace = workspace_with_events_url(&url);
     let run = workspace.xsell(&["check"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert!(run.stdout.contains(&format!("events     {url}  3 rows")), "{run:?}");
+    assert!(
+        run.stdout.contains(&format!("events     {url}  3 rows")),
+        "{run:?}"
+    );
     assert_eq!(*server.requests.lock().unwrap(), 2);
 }
 
@@ -214,18 +255,29 @@ fn http_404_is_an_error_at_once() {
     let url = format!("{}/events.csv", server.url);
     let run = workspace_with_events_url(&url).xsell(&["check"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert_eq!(run.stderr, format!("{url}: server answered HTTP 404 Not Found\n\n1 problem found\n"));
+    assert_eq!(
+        run.stderr,
+        format!("{url}: server answered HTTP 404 Not Found\n\n1 problem found\n")
+    );
     assert_eq!(*server.requests.lock().unwrap(), 1);
 }
 
 #[test]
 fn a_truncated_http_body_is_refused() {
-    let mut truncated = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", TINY_EVENTS.len() + 500).into_bytes();
+    let mut truncated = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        TINY_EVENTS.len() + 500
+    )
+    .into_bytes();
     truncated.extend_from_slice(TINY_EVENTS.as_bytes());
     let server = serve(vec![truncated]);
     let url = format!("{}/events.csv", server.url);
     let run = workspace_with_events_url(&url).xsell(&["check"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.starts_with(&format!("{url}: the response body was cut off")), "{run:?}");
+    assert!(
+        run.stderr
+            .starts_with(&format!("{url}: the response body was cut off")),
+        "{run:?}"
+    );
     assert!(!run.stdout.contains("rows"), "nothing is loaded: {run:?}");
 }
