@@ -25,3 +25,16 @@ pub struct ResolvedList {
     /// What the campaign does when `items` is empty.
     pub on_empty: OnEmpty,
 }
+
+/// Resolves a campaign's lists for one recipient. Planning and rendering
+/// depend on this seam, not on how recommendations are computed.
+pub trait ListResolver: Sync {
+    fn resolve(
+        &self,
+        store: &crate::data::Store,
+        campaign: &crate::campaign::Campaign,
+        customer: crate::data::CustomerIx,
+        occurrence: Option<&crate::trigger::Occurrence>,
+        now: i64,
+    ) -> Vec<ResolvedList>;
+}
