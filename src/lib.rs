@@ -4,6 +4,7 @@
 //! [`data`] (the indexed store) → [`campaign`] → moments → audience → caps →
 //! smart lists → offer → render → ledger claim → transport → ledger commit.
 
+pub mod calendar;
 pub mod campaign;
 pub mod cli;
 pub mod commands;
