@@ -4,8 +4,10 @@
 //! [`data`] (the indexed store) → [`campaign`] → moments → audience → caps →
 //! smart lists → offer → render → ledger claim → transport → ledger commit.
 
+pub mod audience;
 pub mod calendar;
 pub mod campaign;
+pub mod caps;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -13,6 +15,7 @@ pub mod data;
 pub mod diagnostic;
 pub mod error;
 pub mod generate;
+pub mod history;
 pub mod money;
 pub mod offer;
 pub mod recommend;
