@@ -18,6 +18,7 @@ pub mod generate;
 pub mod history;
 pub mod money;
 pub mod offer;
+pub mod plan;
 pub mod recommend;
 pub mod render;
 pub mod signing;

@@ -63,6 +63,6 @@ fn order_products(store: &Store, order: OrderIx, categories: &CategoryFilter) ->
         }
     }
     // Stable: equal values keep the order's line order.
-    lines.sort_by(|a, b| b.0.cmp(&a.0));
+    lines.sort_by_key(|line| std::cmp::Reverse(line.0));
     lines.into_iter().map(|(_, p)| p).collect()
 }
