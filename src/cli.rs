@@ -50,6 +50,19 @@ pub enum Command {
         /// Only these campaigns (ids); default all.
         campaigns: Vec<String>,
     },
+    /// Who would get what, and why; who is left out, and why. Sends nothing.
+    Plan {
+        /// The campaign id (or file name without .yaml).
+        campaign: String,
+        /// Show at most this many recipients and skips in detail (the summary counts all).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Offer codes.
+    Offer {
+        #[command(subcommand)]
+        command: OfferCommand,
+    },
     /// Print the JSON Schema of campaign files (for editor autocompletion).
     Schema,
     /// Write a synthetic example shop (catalog, customers, events) as CSV.
@@ -67,6 +80,17 @@ pub enum Command {
         /// Days of history.
         #[arg(long, default_value_t = 180)]
         days: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OfferCommand {
+    /// Which campaign and customer a unique offer code was made for, or that it is not valid.
+    Verify {
+        code: String,
+        /// Also check the code was made for this moment (its occurrence key).
+        #[arg(long)]
+        occurrence: Option<String>,
     },
 }
 

@@ -181,6 +181,10 @@ pub fn price_offer(
 /// The price of `product` for a recipient paying in `currency`, with the
 /// offer applied when it covers `list`. `None` when the product has no price
 /// in that currency (it is then not shown to this recipient).
+///
+/// Only a percentage is taken off each product. An amount (`amount_off: 10`)
+/// comes off the order at checkout — once, when `min_order` is met — so
+/// products show their undiscounted price and the message states the amount.
 pub fn price_view(
     product: &Product,
     currency: Currency,
@@ -189,7 +193,7 @@ pub fn price_view(
 ) -> Option<PriceView> {
     let original = money::round(product.price_in(currency)?, currency);
     let discounted = offer
-        .filter(|o| o.applies_to_list(list) && o.currency == currency)
+        .filter(|o| o.percent.is_some() && o.applies_to_list(list) && o.currency == currency)
         .map(|o| o.discount(original));
     Some(PriceView {
         currency,
@@ -387,32 +391,20 @@ mod tests {
         assert_eq!(offer.code.as_deref(), Some("THANKS"));
         assert_eq!(offer.headline("en-GB"), "£8.00 off");
         assert!(offer.qualifies(d("40.00")) && !offer.qualifies(d("39.99")));
-        // £6.99 less £8 is never negative.
-        let cheap = price_view(
-            &product("9", "USD", &[("GBP", "6.99")]),
-            c("GBP"),
-            Some(&offer),
-            "any",
-        )
-        .unwrap();
+        // An amount comes off the order, not off each product; never below zero.
+        let soap = product("9", "USD", &[("GBP", "6.99")]);
+        let view = price_view(&soap, c("GBP"), Some(&offer), "any").unwrap();
         assert_eq!(
-            formatted(&cheap, "en-GB"),
-            ("£6.99".into(), "£0.00".into(), "£6.99".into())
+            (view.original, view.discounted, view.saving),
+            (d("6.99"), None, d("0"))
         );
+        assert_eq!(offer.discount(d("6.99")).to_string(), "0.00");
+        assert_eq!(offer.discount(d("40.00")).to_string(), "32.00");
 
         let yen = customer("C4", Tz::Asia__Tokyo, "JPY");
         let offer = price_offer(&offer_spec, recipient(&yen, NOW), &key).unwrap();
-        let view = price_view(
-            &product("50", "USD", &[("JPY", "7980")]),
-            c("JPY"),
-            Some(&offer),
-            "any",
-        )
-        .unwrap();
-        assert_eq!(
-            formatted(&view, "ja-JP"),
-            ("￥7,980".into(), "￥6,480".into(), "￥1,500".into())
-        );
+        assert_eq!(offer.discount(d("7980")).to_string(), "6480");
+        assert_eq!(offer.min_order.unwrap().to_string(), "7000");
         assert_eq!(offer.headline("ja-JP"), "￥1,500 off");
 
         let euro = customer("C5", Tz::Europe__Paris, "EUR");

@@ -2,9 +2,11 @@
 
 mod check;
 mod generate;
+mod offer;
+mod plan;
 mod schema;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, OfferCommand};
 use crate::error::{Error, Result};
 
 /// Runs the command; `Ok` holds the exit code (a command may succeed with warnings).
@@ -13,6 +15,10 @@ pub fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Check { campaigns } => check::run(global, campaigns),
         Command::Schema => schema::run(),
+        Command::Plan { campaign, limit } => plan::run(global, campaign, *limit),
+        Command::Offer {
+            command: OfferCommand::Verify { code, occurrence },
+        } => offer::verify(global, code, occurrence.as_deref()),
         Command::Generate {
             out,
             customers,

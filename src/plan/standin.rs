@@ -59,7 +59,7 @@ impl ListResolver for StandInResolver {
                         (
                             *p,
                             SourceKind::Bestsellers,
-                            format!("stand-in bestseller, {units} sold (the recommender is not wired in yet)"),
+                            format!("stand-in: {units} sold"),
                         )
                     })
                     .collect(),

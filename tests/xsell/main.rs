@@ -4,3 +4,4 @@ mod support;
 
 mod campaign_errors;
 mod data_loading;
+mod plan;
