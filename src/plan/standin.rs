@@ -5,10 +5,8 @@
 //! the moment's own products and what earlier lists already picked. Every
 //! reason says it is a stand-in, so nobody mistakes it for a recommendation.
 
-use std::collections::HashMap;
-
 use crate::campaign::{Campaign, Source, SourceKind};
-use crate::data::{CustomerIx, ProductIx, Store};
+use crate::data::{CustomerIx, EventKind, ProductIx, Store};
 use crate::recommend::{ListResolver, Recommendation, ResolvedList};
 use crate::trigger::Occurrence;
 
@@ -19,15 +17,21 @@ pub struct StandInResolver {
 
 impl StandInResolver {
     pub fn new(store: &Store, now: i64) -> StandInResolver {
-        let mut units: HashMap<ProductIx, u64> = HashMap::new();
-        for order in store.orders_between(i64::MIN, now) {
-            for line in store.order_lines(*order) {
-                if let Some(product) = line.product() {
-                    *units.entry(product).or_default() += line.quantity.max(1) as u64;
-                }
+        let mut units = vec![0u64; store.products().len()];
+        for event in store.events() {
+            if event.kind == EventKind::Order
+                && event.ts < now
+                && let Some(product) = event.product()
+            {
+                units[product as usize] += event.quantity.max(1) as u64;
             }
         }
-        let mut bestsellers: Vec<(ProductIx, u64)> = units.into_iter().collect();
+        let mut bestsellers: Vec<(ProductIx, u64)> = units
+            .into_iter()
+            .enumerate()
+            .filter(|(_, units)| *units > 0)
+            .map(|(product, units)| (product as ProductIx, units))
+            .collect();
         bestsellers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         StandInResolver { bestsellers }
     }
@@ -46,26 +50,17 @@ impl ListResolver for StandInResolver {
         let mut taken: Vec<ProductIx> = occurrence.map(|o| o.products.clone()).unwrap_or_default();
         let mut lists = Vec::new();
         for spec in &campaign.lists {
-            let candidates: Vec<(ProductIx, SourceKind, String)> = match &spec.primary.source {
-                Source::Manual { ids } => ids
-                    .iter()
-                    .filter_map(|id| store.product_ix(id))
-                    .map(|p| (p, SourceKind::Manual, "chosen by the campaign".to_string()))
-                    .collect(),
-                _ => self
-                    .bestsellers
-                    .iter()
-                    .map(|(p, units)| {
-                        (
-                            *p,
-                            SourceKind::Bestsellers,
-                            format!("stand-in: {units} sold"),
-                        )
-                    })
-                    .collect(),
-            };
+            let candidates: Box<dyn Iterator<Item = (ProductIx, Option<u64>)>> =
+                match &spec.primary.source {
+                    Source::Manual { ids } => Box::new(
+                        ids.iter()
+                            .filter_map(|id| store.product_ix(id))
+                            .map(|p| (p, None)),
+                    ),
+                    _ => Box::new(self.bestsellers.iter().map(|(p, units)| (*p, Some(*units)))),
+                };
             let mut items = Vec::new();
-            for (product, source, reason) in candidates {
+            for (product, units) in candidates {
                 if items.len() == spec.limit {
                     break;
                 }
@@ -74,11 +69,19 @@ impl ListResolver for StandInResolver {
                     continue;
                 }
                 taken.push(product);
-                items.push(Recommendation {
-                    product,
-                    source,
-                    reason,
-                    score: 0.0,
+                items.push(match units {
+                    None => Recommendation {
+                        product,
+                        source: SourceKind::Manual,
+                        reason: "chosen by the campaign".to_string(),
+                        score: 0.0,
+                    },
+                    Some(units) => Recommendation {
+                        product,
+                        source: SourceKind::Bestsellers,
+                        reason: format!("stand-in: {units} sold"),
+                        score: 0.0,
+                    },
                 });
             }
             lists.push(ResolvedList {
