@@ -18,6 +18,10 @@ use crate::units::format_duration;
 pub enum Miss {
     /// No marketing opt-in.
     NoConsent,
+    /// Became a customer after `now` (planning a past moment).
+    NotYetCustomer {
+        since: i64,
+    },
     /// Not one of the campaign's tiers.
     Tier {
         tier: String,
@@ -56,6 +60,7 @@ impl Miss {
     pub fn rule(&self) -> &'static str {
         match self {
             Miss::NoConsent => "no consent",
+            Miss::NotYetCustomer { .. } => "not a customer yet",
             Miss::Tier { .. } | Miss::ExcludedTier { .. } => "tier",
             Miss::NoTag | Miss::ExcludedTag { .. } => "tags",
             Miss::Locale { .. } => "locale",
@@ -69,6 +74,11 @@ impl std::fmt::Display for Miss {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Miss::NoConsent => write!(f, "no marketing consent"),
+            Miss::NotYetCustomer { since } => write!(
+                f,
+                "not a customer yet (since {})",
+                crate::calendar::rfc3339(*since)
+            ),
             Miss::Tier { tier } => write!(f, "tier {tier} is not one of the campaign's tiers"),
             Miss::ExcludedTier { tier } => write!(f, "tier {tier} is excluded"),
             Miss::NoTag => write!(f, "has none of the campaign's tags"),
@@ -94,6 +104,11 @@ pub fn check(
     let c = store.customer(customer);
     if !c.consent {
         return Err(Miss::NoConsent);
+    }
+    if c.created_at >= now {
+        return Err(Miss::NotYetCustomer {
+            since: c.created_at,
+        });
     }
     let tier = store.tiers().name(c.tier);
     if !audience.tiers.is_empty() && !audience.tiers.iter().any(|t| t == tier) {
@@ -227,6 +242,20 @@ ts,customer_id,kind,product_id,order_id,quantity,unit_price
     fn consent_is_always_required() {
         assert_eq!(outcome(&Audience::default(), "C2"), Err(Miss::NoConsent));
         assert_eq!(outcome(&Audience::default(), "C1"), Ok(()));
+    }
+
+    #[test]
+    fn customers_from_after_now_are_not_customers_yet() {
+        let store = store_from_csv(CATALOG, CUSTOMERS, EVENTS).unwrap();
+        let joined = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+            .unwrap()
+            .timestamp();
+        let c1 = store.customer_ix("C1").unwrap();
+        assert_eq!(check(&store, &Audience::default(), c1, joined + 1), Ok(()));
+        assert_eq!(
+            check(&store, &Audience::default(), c1, joined),
+            Err(Miss::NotYetCustomer { since: joined })
+        );
     }
 
     #[test]

@@ -169,12 +169,12 @@ pub fn plan_campaign(
     plan_occurrences(inputs, campaign, occurrences, now, history, resolver)
 }
 
-/// Plans given occurrences (sorted by customer, then time) — e.g. one
-/// customer's, for a preview that goes through the same steps as a send.
+/// Plans given occurrences — e.g. one customer's, for a preview that goes
+/// through the same steps as a send.
 pub fn plan_occurrences(
     inputs: &PlanInputs<'_>,
     campaign: &Campaign,
-    occurrences: Vec<Occurrence>,
+    mut occurrences: Vec<Occurrence>,
     now: i64,
     history: &dyn SendHistory,
     resolver: &dyn ListResolver,
@@ -188,6 +188,7 @@ pub fn plan_occurrences(
         rules: CapRules::new(inputs.caps, &campaign.caps),
         on_cap: campaign.caps.on_cap.unwrap_or(inputs.caps.on_cap),
     };
+    occurrences.sort_by(|a, b| (a.customer, a.at, &a.key).cmp(&(b.customer, b.at, &b.key)));
     let count = occurrences.len();
     let decisions: Vec<Decision> = by_customer(occurrences)
         .into_par_iter()

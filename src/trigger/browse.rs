@@ -30,10 +30,11 @@ pub(super) fn occurrences(
     categories: &CategoryFilter,
     now: i64,
 ) -> Vec<Occurrence> {
-    let window = Window {
-        from: now - rule.within + 1,
-        to: now,
-    };
+    let window = Window::new(
+        now,
+        chrono::TimeDelta::seconds(rule.within),
+        chrono::TimeDelta::zero(),
+    );
     // A crossing inside the window counts views up to `within` before it.
     let mut views: HashMap<(CustomerIx, u32), Vec<(i64, ProductIx)>> = HashMap::new();
     for event in store.events_between(window.from - rule.within, now) {
