@@ -114,24 +114,29 @@ mod event_field {
     pub const VALUE: usize = 7;
     pub const METRIC: usize = 8;
     pub const GIFT: usize = 9;
+    pub const PRODUCT_NAME: usize = 10;
+    pub const CATEGORY: usize = 11;
+    pub const MANUFACTURER: usize = 12;
 }
 
 /// Loads catalog, customers and events as configured.
 pub fn load(data: &DataConfig, root: &Path) -> Result<Loaded, Diagnostics> {
     let (catalog, customers) = rayon::join(
-        || {
-            read_catalog(
+        || match data.catalog.from_events {
+            true => Ok((Store::default(), None)),
+            false => read_catalog(
                 open_input(&data.catalog, root)?,
                 &data.catalog,
                 data.max_bad_rows,
-            )
+            ),
         },
-        || {
-            read_customers(
+        || match data.customers.from_events {
+            true => Ok((Customers::default(), None)),
+            false => read_customers(
                 open_input(&data.customers, root)?,
                 &data.customers,
                 data.max_bad_rows,
-            )
+            ),
         },
     );
     let mut problems = Diagnostics::default();
@@ -155,12 +160,35 @@ pub fn load(data: &DataConfig, root: &Path) -> Result<Loaded, Diagnostics> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    let derive = Derive {
+        catalog: data.catalog.from_events.then_some(&data.catalog),
+        customers: data.customers.from_events.then_some(&data.customers),
+    };
     let events_report = read_events(
         open_input(&data.events, root)?,
         &data.events,
         data.max_bad_rows,
+        derive,
         &mut store,
     )?;
+    let derived_report = |table: &'static str, rows: usize| TableReport {
+        table,
+        source: PathBuf::from(format!("(from {})", events_report.source.display())),
+        read: ReadReport {
+            rows,
+            ..ReadReport::default()
+        },
+    };
+    let catalog_report = catalog_report.or_else(|| {
+        derive
+            .catalog
+            .map(|_| derived_report("catalog", store.products.len()))
+    });
+    let customers_report = customers_report.or_else(|| {
+        derive
+            .customers
+            .map(|_| derived_report("customers", store.customers.len()))
+    });
     Ok(Loaded {
         store,
         reports: [catalog_report, customers_report, Some(events_report)]
@@ -168,6 +196,13 @@ pub fn load(data: &DataConfig, root: &Path) -> Result<Loaded, Diagnostics> {
             .flatten()
             .collect(),
     })
+}
+
+/// Tables built from the events file, for exports that only have transactions.
+#[derive(Clone, Copy, Default)]
+struct Derive<'a> {
+    catalog: Option<&'a SourceConfig>,
+    customers: Option<&'a SourceConfig>,
 }
 
 /// A table's source, opened: its name in messages and its bytes.
@@ -217,7 +252,13 @@ pub fn store_from_csv(catalog: &str, customers: &str, events: &str) -> Result<St
     let (mut store, _) = read_catalog(text_input("catalog.csv", catalog), &source, 0)?;
     let (loaded, _) = read_customers(text_input("customers.csv", customers), &source, 0)?;
     install_customers(&mut store, loaded);
-    read_events(text_input("events.csv", events), &source, 0, &mut store)?;
+    read_events(
+        text_input("events.csv", events),
+        &source,
+        0,
+        Derive::default(),
+        &mut store,
+    )?;
     Ok(store)
 }
 
@@ -340,6 +381,7 @@ fn prices(text: &str) -> Result<Box<[(Currency, Decimal)]>, String> {
 
 // ----- customers
 
+#[derive(Default)]
 struct Customers {
     customers: Vec<Customer>,
     by_id: HashMap<Box<str>, CustomerIx>,
@@ -425,6 +467,7 @@ fn read_events(
     input: Input<'_>,
     source: &SourceConfig,
     max_bad_rows: usize,
+    derive: Derive<'_>,
     store: &mut Store,
 ) -> Result<TableReport, Diagnostics> {
     use event_field::*;
@@ -437,17 +480,32 @@ fn read_events(
     let report = read_table(input, source, &EVENTS, max_bad_rows, |_, row| {
         let ts = timestamp(required(row, TS, "ts")?, source)?;
         let customer_id = required(row, CUSTOMER_ID, "customer_id")?;
-        let customer = store.customer_ix(customer_id).ok_or_else(|| {
-            format!("unknown customer `{customer_id}` (not in the customers table)")
-        })?;
+        // With `from_events`, unknown customers and products are created once the row is known to be good.
+        let customer = match store.customer_ix(customer_id) {
+            Some(ix) => ix,
+            None if derive.customers.is_some() => NONE,
+            None => {
+                return Err(format!(
+                    "unknown customer `{customer_id}` (not in the customers table)"
+                ));
+            }
+        };
         let kind_text = required(row, KIND, "kind")?;
         let kind = EventKind::parse(kind_text).ok_or_else(|| {
             format!("unknown event kind `{kind_text}`: expected one of view, cart, order, support_resolved, usage, tier_changed")
         })?;
+        let customer = match (customer, derive.customers) {
+            (NONE, Some(defaults)) => {
+                derive_customer(store, customer_id, ts, source.timezone, defaults)?
+            }
+            _ => customer,
+        };
         let product = match row.get(PRODUCT_ID) {
-            Some(id) => store
-                .product_ix(id)
-                .ok_or_else(|| format!("unknown product `{id}` (not in the catalog)"))?,
+            Some(id) => match store.product_ix(id) {
+                Some(ix) => ix,
+                None if derive.catalog.is_some() => NONE,
+                None => return Err(format!("unknown product `{id}` (not in the catalog)")),
+            },
             None if matches!(kind, EventKind::View | EventKind::Cart | EventKind::Order) => {
                 return Err(format!("a `{kind_text}` event needs a product_id"));
             }
@@ -499,13 +557,29 @@ fn read_events(
             None if kind == EventKind::Usage => return Err("a `usage` event needs a value".into()),
             None => f64::NAN,
         };
+        let unit_price = row
+            .get(UNIT_PRICE)
+            .map(|t| money(t, "unit_price"))
+            .transpose()?
+            .unwrap_or_default();
+        let gift = row
+            .get(GIFT)
+            .map(|t| boolean(t, "gift"))
+            .transpose()?
+            .unwrap_or(false);
+        let product = match (product, derive.catalog, row.get(PRODUCT_ID)) {
+            (NONE, Some(defaults), Some(id)) => {
+                derive_product(store, id, row, ts, unit_price, defaults)?
+            }
+            _ => product,
+        };
+        if product != NONE && derive.catalog.is_some() {
+            let known = &mut store.products[product as usize];
+            known.created_at = known.created_at.min(ts);
+        }
         events.push(Event {
             ts,
-            unit_price: row
-                .get(UNIT_PRICE)
-                .map(|t| money(t, "unit_price"))
-                .transpose()?
-                .unwrap_or_default(),
+            unit_price,
             value,
             customer,
             product,
@@ -513,18 +587,124 @@ fn read_events(
             quantity,
             metric,
             kind,
-            gift: row
-                .get(GIFT)
-                .map(|t| boolean(t, "gift"))
-                .transpose()?
-                .unwrap_or(false),
+            gift,
         });
         Ok(())
     })?;
     drop(order_by_id);
     store.metrics = metrics;
+    if derive.catalog.is_some() {
+        store.products_by_category = group_products(&store.products, store.categories.len(), |p| {
+            Some(p.category)
+        });
+        store.products_by_manufacturer =
+            group_products(&store.products, store.manufacturers.len(), |p| {
+                Some(p.manufacturer)
+            });
+        store.products_by_family =
+            group_products(&store.products, store.families.len(), |p| p.family);
+    }
     index_events(store, events, order_ids);
     Ok(report)
+}
+
+/// A customer known only from the events: not mailable (the address is under
+/// `.invalid`) and without consent unless the defaults say otherwise.
+fn derive_customer(
+    store: &mut Store,
+    id: &str,
+    ts: i64,
+    events_timezone: Tz,
+    source: &SourceConfig,
+) -> Result<CustomerIx, String> {
+    let default = |field: &str| source.defaults.get(field).map(String::as_str);
+    let timezone = match default("timezone") {
+        Some(name) => name
+            .parse()
+            .map_err(|_| format!("unknown time zone `{name}` in the customers defaults"))?,
+        None => events_timezone,
+    };
+    let customer = Customer {
+        id: id.into(),
+        email: format!(
+            "customer-{}@derived.invalid",
+            id.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        )
+        .into(),
+        first_name: default("first_name").unwrap_or_default().into(),
+        locale: store.locales.intern(default("locale").unwrap_or("en-US")),
+        timezone,
+        tier: store.tiers.intern(default("tier").unwrap_or("standard")),
+        consent: default("consent")
+            .map(|t| boolean(t, "consent"))
+            .transpose()?
+            .unwrap_or(false),
+        created_at: ts,
+        tags: Box::default(),
+        currency: currency(default("currency").unwrap_or("USD"))?,
+    };
+    let ix = store.customers.len() as CustomerIx;
+    store.customer_by_id.insert(customer.id.clone(), ix);
+    store.customers.push(customer);
+    Ok(ix)
+}
+
+/// A product known only from the events: its name, category and manufacturer
+/// from the event columns (or the catalog defaults), its price from the first sale.
+fn derive_product(
+    store: &mut Store,
+    id: &str,
+    row: &Row<'_>,
+    ts: i64,
+    unit_price: Decimal,
+    source: &SourceConfig,
+) -> Result<ProductIx, String> {
+    use event_field::{CATEGORY, MANUFACTURER, PRODUCT_NAME};
+    let default = |field: &str| source.defaults.get(field).map(String::as_str);
+    let category = row
+        .get(CATEGORY)
+        .or(default("category"))
+        .unwrap_or("Uncategorised");
+    let manufacturer = row
+        .get(MANUFACTURER)
+        .or(default("manufacturer"))
+        .unwrap_or("Unknown");
+    let product = Product {
+        id: id.into(),
+        name: row
+            .get(PRODUCT_NAME)
+            .or(default("name"))
+            .unwrap_or(id)
+            .into(),
+        category: store.categories.intern(category),
+        manufacturer: store.manufacturers.intern(manufacturer),
+        price: unit_price,
+        currency: currency(default("currency").unwrap_or("USD"))?,
+        other_prices: Box::default(),
+        rating: None,
+        rating_count: 0,
+        // Everything sold is taken to be available unless the defaults say otherwise.
+        stock: default("stock")
+            .map(|t| integer(t, "stock"))
+            .transpose()?
+            .unwrap_or(1),
+        created_at: ts,
+        url: default("url")
+            .unwrap_or_default()
+            .replace("{id}", id)
+            .into(),
+        image_url: default("image_url")
+            .unwrap_or_default()
+            .replace("{id}", id)
+            .into(),
+        family: None,
+        level: None,
+        compare_at_price: None,
+    };
+    let ix = store.products.len() as ProductIx;
+    store.product_by_id.insert(product.id.clone(), ix);
+    store.products.push(product);
+    Ok(ix)
 }
 
 /// Sorts events and builds every event and order index of the store.
