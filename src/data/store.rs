@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use super::ids::IdIndex;
 use super::model::*;
 
 /// An interned table of names: position ↔ text.
@@ -57,9 +58,9 @@ impl Names {
 #[derive(Debug, Default)]
 pub struct Store {
     pub(crate) products: Vec<Product>,
-    pub(crate) product_by_id: HashMap<Box<str>, ProductIx>,
+    pub(crate) product_by_id: IdIndex,
     pub(crate) customers: Vec<Customer>,
-    pub(crate) customer_by_id: HashMap<Box<str>, CustomerIx>,
+    pub(crate) customer_by_id: IdIndex,
     /// Sorted by (customer, ts); ties keep file order.
     pub(crate) events: Vec<Event>,
     /// `events[customer_events[c]..customer_events[c + 1]]` are customer `c`'s.
@@ -90,6 +91,26 @@ pub struct Store {
 }
 
 impl Store {
+    pub(crate) fn add_product(&mut self, product: Product) -> ProductIx {
+        let ix = self.products.len() as ProductIx;
+        self.products.push(product);
+        let products = &self.products;
+        self.product_by_id
+            .insert(ix, &products[ix as usize].id, |p| &products[p as usize].id);
+        ix
+    }
+
+    pub(crate) fn add_customer(&mut self, customer: Customer) -> CustomerIx {
+        let ix = self.customers.len() as CustomerIx;
+        self.customers.push(customer);
+        let customers = &self.customers;
+        self.customer_by_id
+            .insert(ix, &customers[ix as usize].id, |c| {
+                &customers[c as usize].id
+            });
+        ix
+    }
+
     // ----- products
 
     pub fn products(&self) -> &[Product] {
@@ -101,7 +122,8 @@ impl Store {
     }
 
     pub fn product_ix(&self, id: &str) -> Option<ProductIx> {
-        self.product_by_id.get(id).copied()
+        self.product_by_id
+            .find(id, |ix| &self.products[ix as usize].id)
     }
 
     pub fn categories(&self) -> &Names {
@@ -149,7 +171,8 @@ impl Store {
     }
 
     pub fn customer_ix(&self, id: &str) -> Option<CustomerIx> {
-        self.customer_by_id.get(id).copied()
+        self.customer_by_id
+            .find(id, |ix| &self.customers[ix as usize].id)
     }
 
     pub fn tiers(&self) -> &Names {
