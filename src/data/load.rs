@@ -214,10 +214,33 @@ struct Input<'a> {
 fn open_input(source: &SourceConfig, root: &Path) -> Result<Input<'static>, Diagnostics> {
     let display = source.location.display(root);
     let reader = source::open(source).map_err(|message| Diagnostic::file(&display, message))?;
+    let bar = progress_bar(reader.size(), &display);
     Ok(Input {
         display,
-        reader: Box::new(reader),
+        reader: Box::new(bar.wrap_read(reader)),
     })
+}
+
+/// A progress bar of bytes read, drawn on stderr only when it is a terminal
+/// (and only for inputs big enough to take a while).
+fn progress_bar(bytes: u64, display: &Path) -> indicatif::ProgressBar {
+    if bytes < 32 << 20 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(bytes);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(
+        display
+            .file_name()
+            .map_or_else(String::new, |n| format!("loading {}", n.to_string_lossy())),
+    );
+    bar
 }
 
 fn read_table(
