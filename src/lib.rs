@@ -12,6 +12,7 @@ pub mod data;
 pub mod diagnostic;
 pub mod error;
 pub mod generate;
+pub mod ledger;
 pub mod money;
 pub mod offer;
 pub mod recommend;
