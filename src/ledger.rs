@@ -143,6 +143,16 @@ pub enum Claim {
     NotYet { until: i64 },
 }
 
+/// A suppressed address and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    pub email: String,
+    /// `unsubscribed`, `bounced`, `complained` or `manual`.
+    pub reason: String,
+    pub source: Option<String>,
+    pub at: i64,
+}
+
 /// A row of the ledger, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MessageRow {
@@ -565,15 +575,20 @@ impl Ledger {
             .map_err(|e| ledger_error(&self.path, e))
     }
 
-    /// Every suppressed address: (email, reason, source, at).
-    pub fn suppression_list(&self) -> Result<Vec<(String, String, Option<String>, i64)>> {
+    /// Every suppressed address, by address.
+    pub fn suppression_list(&self) -> Result<Vec<Suppression>> {
         let mut statement = self
             .connection
             .prepare("SELECT email, reason, source, at FROM suppression ORDER BY email")
             .map_err(|e| ledger_error(&self.path, e))?;
         let rows = statement
             .query_map([], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                Ok(Suppression {
+                    email: row.get(0)?,
+                    reason: row.get(1)?,
+                    source: row.get(2)?,
+                    at: row.get(3)?,
+                })
             })
             .map_err(|e| ledger_error(&self.path, e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -600,6 +615,7 @@ impl Ledger {
     }
 
     /// The underlying connection, for the schedule-run records of `xsell run`.
+    #[cfg(test)]
     pub(crate) fn connection(&mut self) -> &mut Connection {
         &mut self.connection
     }
