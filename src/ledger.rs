@@ -53,8 +53,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE schedule_runs (
         campaign    TEXT NOT NULL,
         due_at      INTEGER NOT NULL,
-        state       TEXT NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('running','done','skipped','failed')),
         detail      TEXT,
+        owner       TEXT,
         started_at  INTEGER NOT NULL,
         finished_at INTEGER,
         PRIMARY KEY (campaign, due_at)
@@ -141,6 +142,17 @@ pub enum Claim {
     Capped(CapVerdict),
     /// A deferred message whose time has not come.
     NotYet { until: i64 },
+}
+
+/// A recorded run of a scheduled campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScheduleRun {
+    pub due_at: i64,
+    /// `running`, `done`, `skipped` or `failed`.
+    pub state: String,
+    pub detail: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
 }
 
 /// A suppressed address and why.
@@ -614,6 +626,99 @@ impl Ledger {
         }
     }
 
+    // ----- schedule runs (`xsell run`)
+
+    /// The latest due time of a campaign that was run or skipped (not one still running or failed).
+    pub fn last_schedule_run(&self, campaign: &str) -> Result<Option<i64>> {
+        self.connection
+            .query_row(
+                "SELECT MAX(due_at) FROM schedule_runs WHERE campaign = ?1 AND state IN ('done', 'skipped')",
+                params![campaign],
+                |row| row.get(0),
+            )
+            .map_err(|e| ledger_error(&self.path, e))
+    }
+
+    /// Starts the run of `campaign` due at `due_at`; `false` when it is done
+    /// or skipped already, or being run by a live process. A run left
+    /// `running` by a dead process is taken over: its claims keep it exactly-once.
+    pub fn begin_schedule_run(&mut self, campaign: &str, due_at: i64, now: i64) -> Result<bool> {
+        let path = self.path.clone();
+        let owner = self.owner.clone();
+        let fail = |e: rusqlite::Error| ledger_error(&path, e);
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        let existing: Option<(String, Option<String>)> = transaction
+            .query_row(
+                "SELECT state, owner FROM schedule_runs WHERE campaign = ?1 AND due_at = ?2",
+                params![campaign, due_at],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(fail)?;
+        let free = match &existing {
+            None => true,
+            Some((state, _)) if state == "done" || state == "skipped" => false,
+            Some((state, previous)) if state == "running" => previous
+                .as_deref()
+                .is_none_or(|o| o != owner && !owner_alive(o)),
+            Some(_) => true, // failed: try again
+        };
+        if free {
+            transaction
+                .execute(
+                    "INSERT INTO schedule_runs (campaign, due_at, state, owner, started_at) VALUES (?1, ?2, 'running', ?3, ?4)
+                     ON CONFLICT (campaign, due_at) DO UPDATE SET state = 'running', owner = excluded.owner, started_at = excluded.started_at, detail = NULL, finished_at = NULL",
+                    params![campaign, due_at, owner, now],
+                )
+                .map_err(fail)?;
+        }
+        transaction.commit().map_err(fail)?;
+        Ok(free)
+    }
+
+    /// Ends a schedule run: `done`, `failed` (retried by the next run) or `skipped` (with why).
+    pub fn finish_schedule_run(
+        &mut self,
+        campaign: &str,
+        due_at: i64,
+        state: &str,
+        detail: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.connection
+            .execute(
+                "INSERT INTO schedule_runs (campaign, due_at, state, detail, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (campaign, due_at) DO UPDATE SET state = excluded.state, detail = excluded.detail, owner = NULL, finished_at = excluded.finished_at",
+                params![campaign, due_at, state, detail, now],
+            )
+            .map_err(|e| ledger_error(&self.path, e))?;
+        Ok(())
+    }
+
+    /// The recorded runs of a campaign, most recent first.
+    pub fn schedule_runs(&self, campaign: &str, limit: usize) -> Result<Vec<ScheduleRun>> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT due_at, state, detail, started_at, finished_at FROM schedule_runs WHERE campaign = ?1 ORDER BY due_at DESC LIMIT ?2")
+            .map_err(|e| ledger_error(&self.path, e))?;
+        let rows = statement
+            .query_map(params![campaign, limit as i64], |row| {
+                Ok(ScheduleRun {
+                    due_at: row.get(0)?,
+                    state: row.get(1)?,
+                    detail: row.get(2)?,
+                    started_at: row.get(3)?,
+                    finished_at: row.get(4)?,
+                })
+            })
+            .map_err(|e| ledger_error(&self.path, e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| ledger_error(&self.path, e))
+    }
+
     /// The underlying connection, for the schedule-run records of `xsell run`.
     #[cfg(test)]
     pub(crate) fn connection(&mut self) -> &mut Connection {
@@ -923,6 +1028,43 @@ mod tests {
                 .claim(&key("A"), "a@x.example", 2, 60, true, allow)
                 .unwrap(),
             Claim::AlreadyHandled(State::Claimed)
+        );
+    }
+
+    #[test]
+    fn schedule_runs_happen_once_and_an_abandoned_one_is_taken_over() {
+        let (_dir, mut ledger) = open();
+        assert_eq!(ledger.last_schedule_run("news").unwrap(), None);
+        assert!(ledger.begin_schedule_run("news", 1_000, 1_001).unwrap());
+        assert!(
+            !ledger.begin_schedule_run("news", 1_000, 1_002).unwrap(),
+            "this live process is running it"
+        );
+        ledger
+            .connection()
+            .execute("UPDATE schedule_runs SET owner = '0:1'", [])
+            .unwrap();
+        assert!(
+            ledger.begin_schedule_run("news", 1_000, 1_003).unwrap(),
+            "its owner died"
+        );
+        ledger
+            .finish_schedule_run("news", 1_000, "done", "sent 3", 1_004)
+            .unwrap();
+        assert!(!ledger.begin_schedule_run("news", 1_000, 1_005).unwrap());
+        ledger
+            .finish_schedule_run("news", 2_000, "skipped", "stale", 2_500)
+            .unwrap();
+        assert_eq!(ledger.last_schedule_run("news").unwrap(), Some(2_000));
+        let runs: Vec<(i64, String)> = ledger
+            .schedule_runs("news", 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.due_at, r.state))
+            .collect();
+        assert_eq!(
+            runs,
+            vec![(2_000, "skipped".to_string()), (1_000, "done".to_string())]
         );
     }
 

@@ -17,6 +17,7 @@ pub mod money;
 pub mod offer;
 pub mod recommend;
 pub mod render;
+pub mod run_lock;
 pub mod schedule;
 pub mod send;
 pub mod signing;
