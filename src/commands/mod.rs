@@ -3,6 +3,7 @@
 mod check;
 mod generate;
 mod schema;
+mod suppress;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
@@ -13,6 +14,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Check { campaigns } => check::run(global, campaigns),
         Command::Schema => schema::run(),
+        Command::Suppress { command } => suppress::run(global, command),
         Command::Generate {
             out,
             customers,

@@ -6,3 +6,4 @@ mod campaign_errors;
 mod data_loading;
 mod peers;
 mod sending;
+mod suppression;
