@@ -68,6 +68,8 @@ pub enum Command {
         #[arg(long, default_value_t = 180)]
         days: u32,
     },
+    /// Campaigns with their schedules, next due times and last runs.
+    Schedule,
     /// The suppression list: addresses no campaign may mail.
     Suppress {
         #[command(subcommand)]

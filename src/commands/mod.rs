@@ -2,6 +2,7 @@
 
 mod check;
 mod generate;
+mod schedule;
 mod schema;
 mod suppress;
 
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check { campaigns } => check::run(global, campaigns),
         Command::Schema => schema::run(),
         Command::Suppress { command } => suppress::run(global, command),
+        Command::Schedule => schedule::run(global),
         Command::Generate {
             out,
             customers,
