@@ -81,6 +81,38 @@ pub enum Command {
         #[arg(long, default_value_t = 180)]
         days: u32,
     },
+    /// Campaigns with their schedules, next due times and last runs.
+    Schedule,
+    /// The suppression list: addresses no campaign may mail.
+    Suppress {
+        #[command(subcommand)]
+        command: SuppressCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuppressCommand {
+    /// Suppress addresses.
+    Add {
+        #[arg(required = true)]
+        emails: Vec<String>,
+        /// unsubscribed, bounced, complained or manual.
+        #[arg(long, default_value = "manual")]
+        reason: String,
+    },
+    /// Allow addresses again (e.g. a customer who re-subscribed).
+    Remove {
+        #[arg(required = true)]
+        emails: Vec<String>,
+    },
+    /// List suppressed addresses.
+    List,
+    /// Import an unsubscribe export (CSV with an `email` column); all or nothing.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "unsubscribed")]
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

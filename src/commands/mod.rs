@@ -4,7 +4,9 @@ mod check;
 mod generate;
 mod offer;
 mod plan;
+mod schedule;
 mod schema;
+mod suppress;
 
 use crate::cli::{Cli, Command, OfferCommand};
 use crate::error::{Error, Result};
@@ -19,6 +21,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Offer {
             command: OfferCommand::Verify { code, occurrence },
         } => offer::verify(global, code, occurrence.as_deref()),
+        Command::Suppress { command } => suppress::run(global, command),
+        Command::Schedule => schedule::run(global),
         Command::Generate {
             out,
             customers,

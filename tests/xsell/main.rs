@@ -4,4 +4,7 @@ mod support;
 
 mod campaign_errors;
 mod data_loading;
+mod peers;
 mod plan;
+mod sending;
+mod suppression;
