@@ -8,15 +8,16 @@
 //!
 //! The campaigns and templates are the repository's; `now` is the
 //! generator's default end (2026-11-16T09:00:00Z), and March 2027 for the
-//! seasonal campaign. Plans use the stand-in list resolver and an empty
-//! history, so they measure the pipeline, not recommendations.
+//! seasonal campaign. Plans use the recommender (models built once per
+//! `now`, timed apart) and an empty history.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use xsell::campaign::Campaign;
 use xsell::history::MemoryHistory;
-use xsell::plan::{PlanInputs, plan_campaign, standin::StandInResolver};
+use xsell::plan::{PlanInputs, plan_campaign};
+use xsell::recommend::Recommender;
 use xsell::signing::SigningKey;
 use xsell::trigger;
 use xsell::workspace::Workspace;
@@ -51,6 +52,8 @@ fn main() {
         store.orders().len(),
         started.elapsed().as_secs_f64()
     );
+    let at_now = models(store, at(NOW));
+    let in_spring = models(store, at(SPRING));
     println!();
     println!(
         "{:<30} {:>10} {:>14} {:>9} {:>12}",
@@ -75,9 +78,13 @@ fn main() {
         let occurrence_seconds = started.elapsed().as_secs_f64();
         total_occurrences += occurrence_seconds;
 
+        let resolver = if campaign.id == "spring-seasonal" {
+            &in_spring
+        } else {
+            &at_now
+        };
         let started = Instant::now();
-        let resolver = StandInResolver::new(store, now);
-        let plan = plan_campaign(&inputs, campaign, now, Some(now), &history, &resolver);
+        let plan = plan_campaign(&inputs, campaign, now, Some(now), &history, resolver);
         let plan_seconds = started.elapsed().as_secs_f64();
         println!(
             "{:<30} {:>10} {:>14.3} {:>9} {:>12.3}",
@@ -90,6 +97,18 @@ fn main() {
     }
     println!();
     println!("occurrences of all campaigns: {total_occurrences:.3} s");
+}
+
+/// The recommender learned before `now`, timed.
+fn models(store: &xsell::data::Store, now: i64) -> Recommender {
+    let started = Instant::now();
+    let recommender = Recommender::build_before(store, now);
+    println!(
+        "recommender models before {}: {:.2} s",
+        xsell::calendar::rfc3339(now),
+        started.elapsed().as_secs_f64()
+    );
+    recommender
 }
 
 fn occurrences(store: &xsell::data::Store, campaign: &Campaign, now: i64) -> usize {

@@ -20,8 +20,9 @@ use serde::Serialize;
 
 use crate::calendar;
 use crate::campaign::CampaignCaps;
-use crate::config::{GlobalCaps, QuietHours};
+use crate::config::{GlobalCaps, OnCap, QuietHours};
 use crate::history::PastSend;
+use crate::ledger::CapVerdict;
 use crate::units::{Rate, format_duration};
 
 /// The caps that apply to one campaign's messages.
@@ -122,6 +123,33 @@ pub enum CapDecision {
         /// The earliest time every cap allows it (Unix seconds); `None` = never (a `0/…` rate).
         allowed_at: Option<i64>,
     },
+}
+
+/// What becomes of a message a cap holds back: quiet hours always defer (the
+/// customer's night is no reason to drop the moment); other caps follow
+/// `on_cap`; a cap that will never allow it (`0/…`) skips.
+pub fn action(cap: &Cap, allowed_at: Option<i64>, on_cap: OnCap) -> OnCap {
+    match (cap, allowed_at) {
+        (_, None) => OnCap::Skip,
+        (Cap::QuietHours { .. }, Some(_)) => OnCap::Defer,
+        (_, Some(_)) => on_cap,
+    }
+}
+
+/// The decision as the ledger records it in its claim transaction.
+pub fn verdict(decision: &CapDecision, on_cap: OnCap) -> CapVerdict {
+    match decision {
+        CapDecision::Allowed => CapVerdict::Allowed,
+        CapDecision::Capped { cap, allowed_at } => {
+            match (action(cap, *allowed_at, on_cap), allowed_at) {
+                (OnCap::Defer, Some(until)) => CapVerdict::Defer {
+                    reason: cap.to_string(),
+                    until: *until,
+                },
+                _ => CapVerdict::Skip(cap.to_string()),
+            }
+        }
+    }
 }
 
 /// Whether one more message of `campaign` may go at `now` to a customer in
@@ -478,6 +506,47 @@ mod tests {
                 },
                 at("2026-03-08T07:00:00Z")
             )
+        );
+    }
+
+    #[test]
+    fn what_the_ledger_records() {
+        let rate = Cap::Rate {
+            rate: "2/7d".into(),
+        };
+        let quiet = Cap::QuietHours {
+            start: "21:00".into(),
+            end: "08:00".into(),
+        };
+        let capped = |cap: &Cap, allowed_at| CapDecision::Capped {
+            cap: cap.clone(),
+            allowed_at,
+        };
+        assert_eq!(
+            verdict(&CapDecision::Allowed, OnCap::Skip),
+            CapVerdict::Allowed
+        );
+        assert_eq!(
+            verdict(&capped(&rate, Some(100)), OnCap::Skip),
+            CapVerdict::Skip("global cap 2/7d over all campaigns".into())
+        );
+        assert_eq!(
+            verdict(&capped(&rate, Some(100)), OnCap::Defer),
+            CapVerdict::Defer {
+                reason: "global cap 2/7d over all campaigns".into(),
+                until: 100
+            }
+        );
+        assert_eq!(
+            verdict(&capped(&quiet, Some(100)), OnCap::Skip),
+            CapVerdict::Defer {
+                reason: "quiet hours 21:00–08:00".into(),
+                until: 100
+            }
+        );
+        assert_eq!(
+            verdict(&capped(&rate, None), OnCap::Defer),
+            CapVerdict::Skip("global cap 2/7d over all campaigns".into())
         );
     }
 

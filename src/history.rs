@@ -65,13 +65,10 @@ pub struct Handled {
     pub at: i64,
 }
 
-/// One message sent to a customer (any campaign), as frequency caps see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PastSend {
-    pub campaign: String,
-    /// Unix seconds.
-    pub at: i64,
-}
+/// One message sent (or claimed) to a customer, any campaign, as frequency
+/// caps see it: the ledger's own type, so the ledger's claim transaction can
+/// hand its rows straight to [`crate::caps::check`].
+pub use crate::ledger::PastSend;
 
 /// The ledger as planning reads it. Customers are named by their ids and
 /// addresses (stable across data reloads), never by store positions.

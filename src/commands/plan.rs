@@ -6,24 +6,21 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::calendar::rfc3339;
-use crate::campaign::{AppliesTo, Campaign, CodeSpec, Discount, OnEmpty, Schedule, Trigger};
+use crate::campaign::{AppliesTo, Campaign, CodeSpec, Discount, OnEmpty, Trigger};
 use crate::cli::{Format, Global};
-use crate::data::{Customer, Store};
+use crate::data::{Customer, Store, timestamp};
 use crate::error::Result;
 use crate::history::MemoryHistory;
 use crate::money;
 use crate::offer::{PricedOffer, price_view};
 use crate::plan::{
     CampaignPlan, PlanInputs, PlannedMessage, SkipReason, SkippedMessage, plan_campaign,
-    standin::StandInResolver,
 };
+use crate::recommend::Recommender;
 use crate::signing::SigningKey;
 use crate::trigger::{Detail, Occurrence};
 use crate::units::format_duration;
 use crate::workspace::Workspace;
-
-/// Says where the lists come from, in every plan, until the recommender is wired in.
-const RESOLVER_NOTE: &str = "lists by the stand-in resolver (bestsellers; manual lists as given) until the recommender is wired in";
 
 pub fn run(global: &Global, campaign_id: &str, limit: Option<usize>) -> Result<i32> {
     let workspace = Workspace::open(&global.workspace)?;
@@ -36,13 +33,17 @@ pub fn run(global: &Global, campaign_id: &str, limit: Option<usize>) -> Result<i
         caps: &workspace.config.caps,
         signing_key: &signing_key,
     };
+    // A newsletter is planned for its most recent scheduled run.
     let due = match (&campaign.trigger, &campaign.schedule) {
-        (None, Some(schedule)) => last_due(schedule, now),
+        (None, Some(schedule)) => crate::schedule::due_times(schedule, None, timestamp(now))
+            .last()
+            .map(|due| due.timestamp()),
         _ => None,
     };
-    // Until the ledger is wired in, nothing has been sent: an empty history.
+    // Until the ledger implements SendHistory, nothing has been sent: an empty history.
     let history = MemoryHistory::new();
-    let resolver = StandInResolver::new(store, now);
+    // Models learn only from what happened before `now`.
+    let resolver = Recommender::build_before(store, now);
     let plan = plan_campaign(&inputs, campaign, now, due, &history, &resolver);
     let report = Report::new(store, campaign, &plan, limit);
     match global.format {
@@ -52,16 +53,6 @@ pub fn run(global: &Global, campaign_id: &str, limit: Option<usize>) -> Result<i
     Ok(0)
 }
 
-/// The latest time at or before `now` the schedule was due.
-pub fn last_due(schedule: &Schedule, now: i64) -> Option<i64> {
-    let now = crate::data::timestamp(now).with_timezone(&schedule.timezone);
-    schedule
-        .cron
-        .find_previous_occurrence(&now, true)
-        .ok()
-        .map(|due| due.timestamp())
-}
-
 #[derive(Serialize)]
 struct Report {
     campaign: String,
@@ -69,7 +60,6 @@ struct Report {
     now: String,
     moment: String,
     offer: Option<String>,
-    resolver: &'static str,
     summary: Summary,
     planned: Vec<PlannedView>,
     skipped: Vec<SkippedView>,
@@ -203,7 +193,6 @@ impl Report {
                     applies_to(&o.applies_to)
                 )
             }),
-            resolver: RESOLVER_NOTE,
             summary: summarise(plan),
             planned: plan
                 .planned
@@ -238,7 +227,6 @@ impl Report {
         if let Some(offer) = &self.offer {
             line(format!("offer: {offer}"));
         }
-        line(format!("({})", self.resolver));
         line(String::new());
         let s = &self.summary;
         let width = s

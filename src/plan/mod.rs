@@ -15,8 +15,6 @@
 //! still open) even when `on_cap = "skip"`: the customer's night is not a
 //! reason to drop the moment.
 
-pub mod standin;
-
 #[cfg(test)]
 mod tests;
 
@@ -297,10 +295,7 @@ impl Planner<'_> {
             customer.timezone,
             self.now,
         ) {
-            let on_cap = match cap {
-                Cap::QuietHours { .. } => OnCap::Defer,
-                _ => self.on_cap,
-            };
+            let on_cap = caps::action(&cap, allowed_at, self.on_cap);
             return skip(
                 occurrence,
                 SkipReason::Capped {

@@ -4,8 +4,7 @@
 //! summary still counts everyone), the JSON shape, and `xsell offer verify`
 //! on codes the plan hands out.
 //!
-//! Lists come from the stand-in resolver until the recommender is wired
-//! into `plan`; these snapshots change then, on purpose.
+//! Lists come from the recommender, learned from the fixtures before `now`.
 
 use std::process::Command;
 
