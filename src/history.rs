@@ -17,6 +17,8 @@ pub enum SuppressionReason {
     Unsubscribed,
     Bounced,
     Complained,
+    /// Added by hand (`xsell suppress add`).
+    Manual,
 }
 
 impl SuppressionReason {
@@ -25,6 +27,7 @@ impl SuppressionReason {
             SuppressionReason::Unsubscribed => "unsubscribed",
             SuppressionReason::Bounced => "bounced",
             SuppressionReason::Complained => "complained",
+            SuppressionReason::Manual => "manual",
         }
     }
 }
@@ -46,6 +49,10 @@ pub enum Outcome {
     HeldOut,
     /// Recorded as skipped for good (e.g. capped with `on_cap = "skip"`).
     Skipped,
+    /// Claimed by a run that never confirmed it: it may have been sent.
+    Unconfirmed,
+    /// Refused for good by the server.
+    Bounced,
 }
 
 impl Outcome {
@@ -54,6 +61,8 @@ impl Outcome {
             Outcome::Sent => "sent",
             Outcome::HeldOut => "held out",
             Outcome::Skipped => "skipped",
+            Outcome::Unconfirmed => "claimed (unconfirmed)",
+            Outcome::Bounced => "bounced",
         }
     }
 }
@@ -122,6 +131,22 @@ impl MemoryHistory {
         if outcome == Outcome::Sent {
             self.record_send(customer, campaign, at);
         }
+    }
+
+    /// Records what became of a moment, without counting it for caps
+    /// (the ledger adds its sends separately, with [`MemoryHistory::record_send`]).
+    pub fn mark_handled(
+        &mut self,
+        campaign: &str,
+        customer: &str,
+        occurrence: &str,
+        outcome: Outcome,
+        at: i64,
+    ) {
+        self.handled.insert(
+            (campaign.into(), customer.into(), occurrence.into()),
+            Handled { outcome, at },
+        );
     }
 
     /// A send that counts for caps (e.g. of a campaign not being planned).

@@ -551,6 +551,77 @@ impl Ledger {
         past_sends(&self.connection, customer, since).map_err(|e| ledger_error(&self.path, e))
     }
 
+    /// What planning reads, taken in one pass: the suppression list, the
+    /// moments of `campaign` already handled, and everyone's claims and sends
+    /// since `since` (for caps). The claim transaction re-checks all of it.
+    pub fn history(&self, campaign: &str, since: i64) -> Result<crate::history::MemoryHistory> {
+        use crate::history::{MemoryHistory, Outcome, SuppressionReason};
+        let fail = |e: rusqlite::Error| ledger_error(&self.path, e);
+        let mut history = MemoryHistory::new();
+        for entry in self.suppression_list()? {
+            let reason = match entry.reason.as_str() {
+                "unsubscribed" => SuppressionReason::Unsubscribed,
+                "bounced" => SuppressionReason::Bounced,
+                "complained" => SuppressionReason::Complained,
+                _ => SuppressionReason::Manual,
+            };
+            history.suppress(&entry.email, reason, entry.at);
+        }
+        let mut statement = self
+            .connection
+            .prepare("SELECT customer, occurrence, state, reason, updated_at FROM messages WHERE campaign = ?1 AND state IN ('sent', 'held_out', 'skipped', 'claimed', 'failed')")
+            .map_err(fail)?;
+        let rows = statement
+            .query_map(params![campaign], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(fail)?;
+        for row in rows {
+            let (customer, occurrence, state, reason, at) = row.map_err(fail)?;
+            let outcome = match State::parse(&state) {
+                State::Sent => Outcome::Sent,
+                State::HeldOut => Outcome::HeldOut,
+                State::Skipped => Outcome::Skipped,
+                // Unconfirmed, or being sent right now by another run: either way, not to plan again.
+                State::Claimed => Outcome::Unconfirmed,
+                State::Failed
+                    if reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("permanent:")) =>
+                {
+                    Outcome::Bounced
+                }
+                // A transient failure or a deferral is tried again.
+                _ => continue,
+            };
+            history.mark_handled(campaign, &customer, &occurrence, outcome, at);
+        }
+        let mut statement = self
+            .connection
+            .prepare("SELECT customer, campaign, updated_at FROM messages WHERE state IN ('claimed', 'sent') AND updated_at >= ?1 ORDER BY updated_at")
+            .map_err(fail)?;
+        let rows = statement
+            .query_map(params![since], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(fail)?;
+        for row in rows {
+            let (customer, other, at) = row.map_err(fail)?;
+            history.record_send(&customer, &other, at);
+        }
+        Ok(history)
+    }
+
     // ----- suppression
 
     pub fn suppress(&mut self, email: &str, reason: &str, source: &str, now: i64) -> Result<bool> {

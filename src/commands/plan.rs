@@ -40,8 +40,12 @@ pub fn run(global: &Global, campaign_id: &str, limit: Option<usize>) -> Result<i
             .map(|due| due.timestamp()),
         _ => None,
     };
-    // Until the ledger implements SendHistory, nothing has been sent: an empty history.
-    let history = MemoryHistory::new();
+    // What was already sent, held out or suppressed; an empty history before the first send.
+    let lookback = crate::caps::CapRules::new(&workspace.config.caps, &campaign.caps).lookback();
+    let history = match crate::ledger::Ledger::open_existing(&workspace.config.ledger_path)? {
+        Some(ledger) => ledger.history(&campaign.id, now - lookback)?,
+        None => MemoryHistory::new(),
+    };
     // Models learn only from what happened before `now`.
     let resolver = Recommender::build_before(store, now);
     let plan = plan_campaign(&inputs, campaign, now, due, &history, &resolver);
