@@ -191,13 +191,11 @@ impl ProductViews<'_> {
         let product = self.store.product(ix);
         let price = price_view(product, self.currency, self.offer, list)?;
         let money = |amount: Decimal| money::format(amount, self.currency, self.locale);
-        let percent = match (price.discounted, self.offer.and_then(|o| o.percent)) {
-            (Some(_), Some(percent)) => Some(percent),
-            (Some(discounted), None) if !price.original.is_zero() => Some(
-                ((price.original - discounted) * Decimal::ONE_HUNDRED / price.original).round(),
-            ),
-            _ => None,
-        };
+        // Only a percentage offer has one percentage for every product; an
+        // amount off is shown as the amount saved.
+        let percent = price
+            .discounted
+            .and(self.offer.and_then(|offer| offer.percent));
         let has_discount = price.discounted.is_some_and(|d| d < price.original);
         let price_value = object([
             ("original", Value::from(money(price.original))),
@@ -227,6 +225,10 @@ impl ProductViews<'_> {
                 optional(rating.map(|r| format::rating(r, self.locale))),
             ),
             ("rating_count", Value::from(product.rating_count)),
+            (
+                "reviews",
+                Value::from(format::count(u64::from(product.rating_count), self.locale)),
+            ),
             (
                 "stars",
                 optional(rating.map(|r| format::stars(f64::from(r)))),

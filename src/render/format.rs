@@ -41,6 +41,25 @@ pub fn number(value: f64, digits: usize, locale: &str) -> String {
     text
 }
 
+/// A whole number with the locale's grouping: `1,204`, `1 204` (French,
+/// narrow no-break space), `1.204` (German).
+pub fn count(value: u64, locale: &str) -> String {
+    let separator = match language(locale).as_str() {
+        "fr" => "\u{202f}",
+        "de" | "es" | "it" | "nl" | "pt" => ".",
+        _ => ",",
+    };
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + 4);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push_str(separator);
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A review score as shown next to the stars: one decimal, `4.0`, `4,8`.
 pub fn rating(value: f32, locale: &str) -> String {
     let text = format!("{value:.1}");
@@ -180,6 +199,9 @@ mod tests {
         assert_eq!(rating(4.8, "en-US"), "4.8");
         assert_eq!(rating(4.0, "fr-FR"), "4,0");
         assert_eq!(number(20.0, 2, "en-US"), "20");
+        assert_eq!(count(1204, "en-US"), "1,204");
+        assert_eq!(count(1204567, "fr-FR"), "1\u{202f}204\u{202f}567");
+        assert_eq!(count(999, "de-DE"), "999");
         assert_eq!(number(12.5, 2, "de-DE"), "12,5");
         assert_eq!(percent(15.0, "en-US"), "15%");
         assert_eq!(percent(15.0, "fr-FR"), "15\u{202f}%");

@@ -42,10 +42,11 @@
 //!
 //! A product (in lists and the trigger): `id`, `name`, `url` (with the
 //! campaign's UTM parameters), `image_url`, `category`, `manufacturer`,
-//! `rating` (`4.8`, or none without reviews), `rating_count`, `stars`
+//! `rating` (`4.8`, or none without reviews), `rating_count` (number),
+//! `reviews` (the count written for the customer: `1,204`), `stars`
 //! (`★★★★½`), `reason` (why it was picked), and `price`: `original`,
 //! `current` (what they pay), `discounted` and `saving` (or none), `percent`
-//! (number or none), `has_discount`.
+//! (the offer's percentage; none for an amount off), `has_discount`.
 
 pub mod check;
 pub mod context;

@@ -132,11 +132,11 @@ impl Renderer {
         self.render_with(input, false)
     }
 
-    /// (skeletons filled, skeletons rendered straightforwardly) so far for a campaign.
-    pub fn skeleton_counts(&self, campaign_id: &str) -> (usize, usize) {
+    /// How the fast path did so far for a campaign.
+    pub fn stats(&self, campaign_id: &str) -> skeleton::Stats {
         self.environments
             .get(campaign_id)
-            .map_or((0, 0), |e| e.cache.counts())
+            .map_or_else(skeleton::Stats::default, |e| e.cache.stats())
     }
 
     fn environment(&self, campaign: &Campaign) -> Result<&Environment, RenderError> {
@@ -312,6 +312,7 @@ impl Renderer {
         };
         match environment.cache.get(&cut.skeleton).as_deref() {
             Some(Entry::Fill(compiled)) => {
+                environment.cache.count_fill();
                 let (html, unfinished_text) = compiled.fill(&cut);
                 let encoding = mime::encoding_of(&html);
                 Ok(((html, encoding), text::finish(&unfinished_text)))
@@ -344,6 +345,7 @@ impl Renderer {
     /// mrml, line breaks and html2text on a skeleton, cut at its tokens.
     fn compile(&self, cut: &skeleton::Cut<'_>) -> Option<Compiled> {
         let html = mjml::break_lines(&self.converter.html(&cut.skeleton).ok()?);
+        let html = skeleton::mark_attributes(&html)?;
         let text = text::from_html(&html);
         Some(Compiled {
             html: Pattern::parse(&html, cut.values.len())?,

@@ -41,6 +41,7 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 thread_local! {
@@ -87,8 +88,10 @@ impl Write for Recording {
     }
 }
 
-const SLOT_OPEN: char = '\u{FDD2}';
-const SLOT_CLOSE: char = '\u{FDD3}';
+/// Tokens are `⟦12⟧` (a value in text) or `⟦a12⟧` (in an attribute):
+/// characters every step copies unchanged, Rust's `Debug` included.
+const SLOT_OPEN: char = '⟦';
+const SLOT_CLOSE: char = '⟧';
 
 /// Whether a text holds one of the characters tokens are made of (then it
 /// cannot be cut into a skeleton unambiguously).
@@ -189,7 +192,97 @@ fn push_token(out: &mut String, slot: usize) {
     out.push(SLOT_CLOSE);
 }
 
-/// A text cut at its tokens: static parts and slot numbers.
+/// Where a value sits in mrml's HTML, which decides how it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// In text: as escaped (HTML) or plain (text part).
+    Text,
+    /// In an attribute, which mrml writes with Rust's `Debug` (backslashes
+    /// doubled, invisible characters as `\u{…}`); html2text reads it back
+    /// without the HTML escaping.
+    Attribute,
+}
+
+/// Rust's `Debug` of a string, without the quotes: what mrml writes for
+/// an attribute value.
+pub fn debug_escape(value: &str) -> Cow<'_, str> {
+    if value
+        .bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'\\' && b != b'"')
+    {
+        return Cow::Borrowed(value);
+    }
+    let quoted = format!("{value:?}");
+    Cow::Owned(quoted[1..quoted.len() - 1].to_string())
+}
+
+/// Rewrites the tokens mrml left inside quoted attribute values into their
+/// attribute form (`⟦12⟧` → `⟦a12⟧`); `None` when a token sits anywhere else
+/// but text (a comment, a tag name, an unquoted attribute).
+pub fn mark_attributes(html: &str) -> Option<String> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum At {
+        Text,
+        Tag,
+        Quoted(char),
+        Comment,
+    }
+    let mut out = String::with_capacity(html.len() + 64);
+    let mut at = At::Text;
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        if c == SLOT_OPEN {
+            match at {
+                At::Text => out.push(SLOT_OPEN),
+                At::Quoted(_) => {
+                    out.push(SLOT_OPEN);
+                    out.push('a');
+                }
+                At::Tag | At::Comment => return None,
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let step = match at {
+            At::Text if rest.starts_with("<!--") => {
+                at = At::Comment;
+                4
+            }
+            At::Text
+                if c == '<'
+                    && rest[1..]
+                        .chars()
+                        .next()
+                        .is_some_and(|n| n.is_ascii_alphabetic() || n == '/' || n == '!') =>
+            {
+                at = At::Tag;
+                1
+            }
+            At::Tag if c == '"' || c == '\'' => {
+                at = At::Quoted(c);
+                1
+            }
+            At::Tag if c == '>' => {
+                at = At::Text;
+                1
+            }
+            At::Quoted(quote) if c == quote => {
+                at = At::Tag;
+                1
+            }
+            At::Comment if rest.starts_with("-->") => {
+                at = At::Text;
+                3
+            }
+            _ => c.len_utf8(),
+        };
+        out.push_str(&rest[..step]);
+        rest = &rest[step..];
+    }
+    Some(out)
+}
+
+/// A text cut at its tokens: static parts and slots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
     statics: String,
@@ -200,7 +293,7 @@ pub struct Pattern {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
     Static(u32, u32),
-    Slot(u32),
+    Slot(u32, Form),
 }
 
 impl Pattern {
@@ -225,11 +318,18 @@ impl Pattern {
             push_static(&mut statics, &mut parts, before);
             rest = &rest[open + SLOT_OPEN.len_utf8()..];
             let close = rest.find(SLOT_CLOSE)?;
-            let slot: usize = rest[..close].parse().ok()?;
-            if slot >= slot_count || rest[..close].starts_with('+') {
+            let (form, digits) = match rest[..close].strip_prefix('a') {
+                Some(digits) => (Form::Attribute, digits),
+                None => (Form::Text, &rest[..close]),
+            };
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
-            parts.push(Part::Slot(slot as u32));
+            let slot: usize = digits.parse().ok()?;
+            if slot >= slot_count {
+                return None;
+            }
+            parts.push(Part::Slot(slot as u32, form));
             rest = &rest[close + SLOT_CLOSE.len_utf8()..];
         }
         if rest.contains(SLOT_CLOSE) {
@@ -244,22 +344,29 @@ impl Pattern {
         })
     }
 
-    /// The text with `value(slot)` in each slot.
-    pub fn fill<'v>(&self, value: impl Fn(usize) -> &'v str) -> String {
+    /// The text with `value(slot, form)` in each slot.
+    pub fn fill<'v>(&self, value: impl Fn(usize, Form) -> &'v str) -> String {
         let mut length = self.static_len;
         for part in &self.parts {
-            if let Part::Slot(slot) = part {
-                length += value(*slot as usize).len();
+            if let Part::Slot(slot, form) = *part {
+                length += value(slot as usize, form).len();
             }
         }
         let mut out = String::with_capacity(length);
         for part in &self.parts {
             match *part {
                 Part::Static(start, end) => out.push_str(&self.statics[start as usize..end as usize]),
-                Part::Slot(slot) => out.push_str(value(slot as usize)),
+                Part::Slot(slot, form) => out.push_str(value(slot as usize, form)),
             }
         }
         out
+    }
+
+    /// Whether some slot is in an attribute.
+    fn has_attributes(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Slot(_, Form::Attribute)))
     }
 }
 
@@ -275,8 +382,23 @@ pub struct Compiled {
 impl Compiled {
     /// HTML and (unfinished) text of a message cut as `cut`.
     pub fn fill(&self, cut: &Cut<'_>) -> (String, String) {
-        let html = self.html.fill(|slot| cut.values[slot].0);
-        let text = self.text.fill(|slot| cut.values[slot].1.as_ref());
+        let attributes = self.html.has_attributes() || self.text.has_attributes();
+        let debugged: Vec<(Cow<'_, str>, Cow<'_, str>)> = if attributes {
+            cut.values
+                .iter()
+                .map(|(escaped, plain)| (debug_escape(escaped), debug_escape(plain)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let html = self.html.fill(|slot, form| match form {
+            Form::Text => cut.values[slot].0,
+            Form::Attribute => debugged[slot].0.as_ref(),
+        });
+        let text = self.text.fill(|slot, form| match form {
+            Form::Text => cut.values[slot].1.as_ref(),
+            Form::Attribute => debugged[slot].1.as_ref(),
+        });
         (html, text)
     }
 }
@@ -295,6 +417,18 @@ pub enum Entry {
 pub struct Cache {
     entries: RwLock<HashMap<Box<str>, Arc<Entry>, ahash::RandomState>>,
     capacity: usize,
+    filled: AtomicU64,
+}
+
+/// How the fast path did for a campaign so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Skeletons compiled and filled.
+    pub fill_skeletons: usize,
+    /// Skeletons whose messages are rendered the straightforward way.
+    pub straightforward_skeletons: usize,
+    /// Messages made by filling a compiled skeleton.
+    pub filled_messages: u64,
 }
 
 impl Cache {
@@ -304,6 +438,7 @@ impl Cache {
         Cache {
             entries: RwLock::new(HashMap::default()),
             capacity,
+            filled: AtomicU64::new(0),
         }
     }
 
@@ -325,17 +460,25 @@ impl Cache {
         }
     }
 
-    /// (skeletons that fill, skeletons rendered straightforwardly).
-    pub fn counts(&self) -> (usize, usize) {
+    /// Counts a message made by filling.
+    pub fn count_fill(&self) {
+        self.filled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> Stats {
         let entries = self
             .entries
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let fill = entries
+        let fill_skeletons = entries
             .values()
             .filter(|e| matches!(***e, Entry::Fill(_)))
             .count();
-        (fill, entries.len() - fill)
+        Stats {
+            fill_skeletons,
+            straightforward_skeletons: entries.len() - fill_skeletons,
+            filled_messages: self.filled.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -399,22 +542,40 @@ mod tests {
         let recording = recorded("<mj-text>Hi {{ name }}, {{ n }} for {{ name | lower }}</mj-text>", "Ana &amp; Bo");
         let mjml = String::from_utf8(recording.output.clone()).unwrap();
         let cut = cut(&mjml, &recording.values).unwrap();
-        assert_eq!(cut.skeleton, "<mj-text>Hi \u{FDD2}0\u{FDD3}, 3 for \u{FDD2}1\u{FDD3}</mj-text>");
+        assert_eq!(cut.skeleton, "<mj-text>Hi ⟦0⟧, 3 for ⟦1⟧</mj-text>");
         let pattern = Pattern::parse(&cut.skeleton, cut.values.len()).unwrap();
-        assert_eq!(pattern.fill(|slot| cut.values[slot].0), mjml);
+        assert_eq!(pattern.fill(|slot, _| cut.values[slot].0), mjml);
         assert_eq!(
-            pattern.fill(|slot| cut.values[slot].1.as_ref()),
+            pattern.fill(|slot, _| cut.values[slot].1.as_ref()),
             "<mj-text>Hi Ana &amp; Bo, 3 for ana &amp; bo</mj-text>"
         );
     }
 
     #[test]
     fn broken_tokens_do_not_compile() {
-        assert!(Pattern::parse("a\u{FDD2}0\u{FDD3}b", 1).is_some());
-        assert!(Pattern::parse("a\u{FDD2}1\u{FDD3}b", 1).is_none(), "unknown slot");
-        assert!(Pattern::parse("a\u{FDD2}0b", 1).is_none(), "unclosed");
-        assert!(Pattern::parse("a\u{FDD3}b", 1).is_none(), "stray close");
-        assert!(Pattern::parse("a\u{FDD2}x\u{FDD3}b", 1).is_none(), "not a number");
-        assert!(cut("has \u{FDD2} already", &[]).is_none());
+        assert!(Pattern::parse("a⟦0⟧b⟦a0⟧", 1).is_some());
+        assert!(Pattern::parse("a⟦1⟧b", 1).is_none(), "unknown slot");
+        assert!(Pattern::parse("a⟦0b", 1).is_none(), "unclosed");
+        assert!(Pattern::parse("a⟧b", 1).is_none(), "stray close");
+        assert!(Pattern::parse("a⟦x⟧b", 1).is_none(), "not a number");
+        assert!(Pattern::parse("a⟦+0⟧b", 1).is_none(), "not a number");
+        assert!(cut("has ⟦ already", &[]).is_none());
+    }
+
+    #[test]
+    fn tokens_in_attributes_are_told_apart() {
+        assert_eq!(
+            mark_attributes("<a href=\"⟦0⟧\" title='x⟦1⟧'>⟦2⟧</a><!doctype html><p>⟦3⟧</p>").as_deref(),
+            Some("<a href=\"⟦a0⟧\" title='x⟦a1⟧'>⟦2⟧</a><!doctype html><p>⟦3⟧</p>")
+        );
+        assert_eq!(mark_attributes("<!-- ⟦0⟧ -->"), None);
+        assert_eq!(mark_attributes("<td ⟦0⟧>"), None);
+        assert_eq!(mark_attributes("a < b ⟦0⟧ > c").as_deref(), Some("a < b ⟦0⟧ > c"));
+        assert_eq!(debug_escape("plain ascii &amp; co"), "plain ascii &amp; co");
+        assert_eq!(
+            debug_escape("a\u{a0}b\\c\u{301}d"),
+            "a\\u{a0}b\\\\c\\u{301}d",
+            "escaping is per character, wherever it stands"
+        );
     }
 }

@@ -4,3 +4,5 @@ mod support;
 
 mod campaign_errors;
 mod data_loading;
+mod render;
+mod render_paths;
