@@ -1,49 +1,33 @@
 //! The Tera context of one message: what a template can say about the shop,
-//! the customer, the moment, the lists and the offer (the reference for
-//! designers is in [`crate::render`]'s header and the README).
+//! the customer, the moment, the lists and the offer. The structs below
+//! *are* the reference designers write against (also in [`crate::render`]'s
+//! header and the README): each field is a name in templates.
 //!
 //! Everything a customer or the catalog provides is cleaned first (control
 //! characters and line breaks become spaces, runs of spaces collapse), so no
 //! value can break a header or a line of the message; HTML escaping is Tera's
-//! job (autoescape is on for `.mjml` templates).
+//! job (autoescape is on for `.mjml` templates). Prices and dates are
+//! formatted here, for the customer's currency, language and time zone.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
-use tera::Value;
+use serde::Serialize;
 
 use super::MessageInput;
 use super::format::{self, DateStyle};
-use super::tracking::track;
-use crate::data::{Currency, Customer, ProductIx, Store};
+use super::tracking::Tracker;
+use crate::data::{Currency, ProductIx, Store};
 use crate::money;
 use crate::offer::{PricedOffer, price_view};
 use crate::trigger::Detail;
 
-/// A map value from fixed keys.
-fn object<const N: usize>(entries: [(&'static str, Value); N]) -> Value {
-    let mut map = tera::Map::with_capacity(N);
-    for (key, value) in entries {
-        map.insert(key.into(), value);
-    }
-    Value::from(map)
-}
-
-fn text(value: &str) -> Value {
-    Value::from(clean(value).as_ref())
-}
-
-fn optional(value: Option<String>) -> Value {
-    value.map_or_else(Value::none, Value::from)
-}
-
 /// A customer- or catalog-provided text made safe for any place in a
 /// message: control characters, line and paragraph separators and other
 /// spacing become one space (no-break spaces are kept), runs of spaces
-/// collapse, the ends are trimmed, and the noncharacters the renderer uses
-/// internally (U+FDD0–U+FDEF, U+FFFE, U+FFFF) are dropped along with
-/// zero-width spaces.
+/// collapse, the ends are trimmed, and noncharacters (U+FDD0–U+FDEF,
+/// U+FFFE, U+FFFF) and zero-width spaces are dropped.
 pub fn clean(value: &str) -> Cow<'_, str> {
     fn spacing(c: char) -> bool {
         c.is_control() || (c.is_whitespace() && c != '\u{a0}')
@@ -51,11 +35,7 @@ pub fn clean(value: &str) -> Cow<'_, str> {
     fn dropped(c: char) -> bool {
         matches!(c, '\u{FDD0}'..='\u{FDEF}' | '\u{FFFE}' | '\u{FFFF}' | '\u{200B}')
     }
-    let already_clean = !value.starts_with(spacing)
-        && !value.ends_with(spacing)
-        && !value.chars().any(|c| dropped(c) || (spacing(c) && c != ' '))
-        && !value.contains("  ");
-    if already_clean {
+    if is_clean(value, spacing, dropped) {
         return Cow::Borrowed(value);
     }
     let mut out = String::with_capacity(value.len());
@@ -77,294 +57,403 @@ pub fn clean(value: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// One pass: printable ASCII and single inner spaces are fine as they are;
+/// other characters are looked at one by one.
+fn is_clean(value: &str, spacing: fn(char) -> bool, dropped: fn(char) -> bool) -> bool {
+    let bytes = value.as_bytes();
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
+        return false;
+    }
+    let mut previous_space = false;
+    for (index, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b' ' if previous_space => return false,
+            b' ' => previous_space = true,
+            0x21..=0x7e => previous_space = false,
+            0x80.. if !value.is_char_boundary(index) => {}
+            0x80.. => {
+                let c = value[index..].chars().next().unwrap_or(' ');
+                if spacing(c) || dropped(c) {
+                    return false;
+                }
+                previous_space = false;
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The whole context, as templates see it.
+#[derive(Serialize)]
+pub struct MessageContext<'a> {
+    pub shop: Shop<'a>,
+    pub campaign: CampaignContext<'a>,
+    pub customer: CustomerContext<'a>,
+    pub trigger: TriggerContext<'a>,
+    /// Every list of the campaign by name, possibly empty.
+    pub lists: BTreeMap<&'a str, ListContext<'a>>,
+    /// None when the campaign has no offer (or none for this customer).
+    pub offer: Option<OfferContext<'a>>,
+    /// Signed, per recipient.
+    pub unsubscribe_url: &'a str,
+    /// `now` as a long date in the customer's time zone and language.
+    pub today: String,
+    pub year: String,
+}
+
+#[derive(Serialize)]
+pub struct Shop<'a> {
+    pub name: Cow<'a, str>,
+    pub website: Cow<'a, str>,
+    pub postal_address: Cow<'a, str>,
+}
+
+#[derive(Serialize)]
+pub struct CampaignContext<'a> {
+    pub id: &'a str,
+    pub name: Cow<'a, str>,
+}
+
+#[derive(Serialize)]
+pub struct CustomerContext<'a> {
+    pub id: Cow<'a, str>,
+    /// May be empty.
+    pub first_name: Cow<'a, str>,
+    pub email: Cow<'a, str>,
+    /// As given: `fr-FR`.
+    pub locale: Cow<'a, str>,
+    /// Lowercase letters only (`fr`), or `und`: safe anywhere.
+    pub language: String,
+    pub timezone: &'a str,
+    pub tier: Cow<'a, str>,
+    pub currency: &'a str,
+    pub tags: Vec<Cow<'a, str>>,
+}
+
+/// The moment that sent the message; fields that do not apply are none.
+#[derive(Serialize)]
+pub struct TriggerContext<'a> {
+    /// `post_purchase`, `browse`, … or none for a newsletter.
+    pub kind: Option<&'static str>,
+    /// When it happened, as a long date.
+    pub at: Option<String>,
+    /// The first of `products`.
+    pub product: Option<ProductContext<'a>>,
+    pub products: Vec<ProductContext<'a>>,
+    pub category: Option<Cow<'a, str>>,
+    pub order: Option<OrderContext<'a>>,
+    /// Browse: how many views.
+    pub views: Option<u32>,
+    pub metric: Option<MetricContext<'a>>,
+    /// Tier reached.
+    pub tier: Option<Cow<'a, str>>,
+    /// Inactive: days without an order.
+    pub days: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub struct OrderContext<'a> {
+    pub id: Cow<'a, str>,
+    pub date: String,
+    pub items: usize,
+}
+
+#[derive(Serialize)]
+pub struct MetricContext<'a> {
+    pub name: Cow<'a, str>,
+    /// Formatted for the customer: `20`, `12,5`.
+    pub value: String,
+    pub threshold: String,
+    /// The value as a number, for comparisons.
+    pub count: f64,
+}
+
+#[derive(Serialize)]
+pub struct ListContext<'a> {
+    pub name: &'a str,
+    pub products: Vec<ProductContext<'a>>,
+    pub count: usize,
+}
+
+/// A product as a card shows it, for one recipient.
+#[derive(Serialize, Clone)]
+pub struct ProductContext<'a> {
+    pub id: Cow<'a, str>,
+    pub name: Cow<'a, str>,
+    /// With the campaign's UTM parameters.
+    pub url: String,
+    pub image_url: Cow<'a, str>,
+    pub category: Cow<'a, str>,
+    pub manufacturer: Cow<'a, str>,
+    /// `4.8` (`4,8` in French), none without reviews.
+    pub rating: Option<String>,
+    pub rating_count: u32,
+    /// The count as written for the customer: `1,204`.
+    pub reviews: String,
+    /// `★★★★½`, none without reviews.
+    pub stars: Option<String>,
+    /// Why it was picked.
+    pub reason: Cow<'a, str>,
+    pub price: PriceContext,
+}
+
+/// A number as templates print it: `15`, not `15.0`; `12.5`.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum Figure {
+    Whole(i64),
+    Fraction(f64),
+}
+
+impl Figure {
+    fn of(value: Decimal) -> Option<Figure> {
+        use rust_decimal::prelude::ToPrimitive;
+        if value.fract().is_zero() {
+            value.to_i64().map(Figure::Whole)
+        } else {
+            value.to_f64().map(Figure::Fraction)
+        }
+    }
+}
+
+/// Prices, formatted in the customer's currency and locale.
+#[derive(Serialize, Clone)]
+pub struct PriceContext {
+    pub original: String,
+    /// What they pay.
+    pub current: String,
+    pub discounted: Option<String>,
+    pub saving: Option<String>,
+    /// The offer's percentage; none for an amount off.
+    pub percent: Option<Figure>,
+    pub has_discount: bool,
+}
+
+#[derive(Serialize)]
+pub struct OfferContext<'a> {
+    pub percent: Option<Figure>,
+    /// Formatted: `$10.00`.
+    pub amount: Option<String>,
+    pub code: Option<Cow<'a, str>>,
+    /// A long date.
+    pub expires_at: Option<String>,
+    pub min_order: Option<String>,
+    /// A list name, or `all`.
+    pub applies_to: &'a str,
+}
+
 /// Builds the context of one message. `subject` and `preheader` are added
 /// by the caller once they are rendered.
-pub fn build(input: &MessageInput<'_>, unsubscribe_url: &str) -> tera::Context {
+pub fn build(
+    input: &MessageInput<'_>,
+    unsubscribe_url: &str,
+    tracker: &Tracker,
+) -> tera::Context {
+    let context = message_context(input, unsubscribe_url, tracker);
+    tera::Context::from_serialize(&context).unwrap_or_default()
+}
+
+fn message_context<'a>(
+    input: &'a MessageInput<'a>,
+    unsubscribe_url: &'a str,
+    tracker: &'a Tracker,
+) -> MessageContext<'a> {
     let store = input.store;
     let customer = store.customer(input.customer);
     let locale = store.locales().name(customer.locale);
-    let view = ProductViews {
+    let products = Products {
         store,
         currency: customer.currency,
         locale,
         offer: input.offer,
-        utm: &input.campaign.utm,
+        tracker,
     };
-    let mut context = tera::Context::new();
     let config = input.config;
-    context.insert_value(
-        "shop",
-        object([
-            ("name", text(&config.shop.name)),
-            ("website", text(&config.shop.website)),
-            ("postal_address", text(&config.shop.postal_address)),
-        ]),
-    );
-    context.insert_value(
-        "campaign",
-        object([
-            ("id", Value::from(input.campaign.id.as_str())),
-            ("name", text(&input.campaign.name)),
-        ]),
-    );
-    context.insert_value("customer", customer_value(store, customer));
-    context.insert_value("trigger", trigger_value(input, &view));
-    let mut lists = tera::Map::with_capacity(input.campaign.lists.len());
+    let mut lists = BTreeMap::new();
     for spec in &input.campaign.lists {
         let resolved = input.lists.iter().find(|l| l.name == spec.name);
-        let products: Vec<Value> = resolved
+        let views: Vec<ProductContext<'a>> = resolved
             .map(|list| {
                 list.items
                     .iter()
-                    .filter_map(|item| view.product(item.product, &list.name, &item.reason))
+                    .filter_map(|item| products.view(item.product, &list.name, &item.reason))
                     .collect()
             })
             .unwrap_or_default();
-        let count = products.len();
         lists.insert(
-            spec.name.clone().into(),
-            object([
-                ("name", Value::from(spec.name.as_str())),
-                ("products", Value::from(products)),
-                ("count", Value::from(count)),
-            ]),
+            spec.name.as_str(),
+            ListContext {
+                name: &spec.name,
+                count: views.len(),
+                products: views,
+            },
         );
     }
-    context.insert_value("lists", Value::from(lists));
-    context.insert_value(
-        "offer",
-        input.offer.map_or_else(Value::none, |offer| {
-            offer_value(offer, customer, locale, &input.campaign.offer)
+    let date = |seconds: i64, style| format::date(seconds, customer.timezone, locale, style);
+    MessageContext {
+        shop: Shop {
+            name: clean(&config.shop.name),
+            website: clean(&config.shop.website),
+            postal_address: clean(&config.shop.postal_address),
+        },
+        campaign: CampaignContext {
+            id: &input.campaign.id,
+            name: clean(&input.campaign.name),
+        },
+        customer: CustomerContext {
+            id: clean(&customer.id),
+            first_name: clean(&customer.first_name),
+            email: clean(&customer.email),
+            locale: clean(locale),
+            language: language_code(locale),
+            timezone: customer.timezone.name(),
+            tier: clean(store.tiers().name(customer.tier)),
+            currency: customer.currency.code(),
+            tags: customer
+                .tags
+                .iter()
+                .map(|tag| clean(store.tags().name(*tag)))
+                .collect(),
+        },
+        trigger: trigger_context(input, &products),
+        lists,
+        offer: input.offer.map(|offer| OfferContext {
+            percent: offer.percent.and_then(Figure::of),
+            amount: offer
+                .amount
+                .map(|a| money::format(a, offer.currency, locale)),
+            code: offer.code.as_deref().map(clean),
+            expires_at: offer.expires_at.map(|at| date(at, DateStyle::Long)),
+            min_order: offer
+                .min_order
+                .map(|a| money::format(a, offer.currency, locale)),
+            applies_to: match &offer.applies_to {
+                crate::campaign::AppliesTo::All => "all",
+                crate::campaign::AppliesTo::List(name) => name,
+            },
         }),
-    );
-    context.insert_value("unsubscribe_url", Value::from(unsubscribe_url));
-    context.insert_value(
-        "today",
-        Value::from(format::date(
-            input.now,
-            customer.timezone,
-            locale,
-            DateStyle::Long,
-        )),
-    );
-    context.insert_value(
-        "year",
-        Value::from(format::date_with(input.now, customer.timezone, locale, "%Y")),
-    );
-    context
+        unsubscribe_url,
+        today: date(input.now, DateStyle::Long),
+        year: format::date_with(input.now, customer.timezone, locale, "%Y"),
+    }
 }
 
-fn customer_value(store: &Store, customer: &Customer) -> Value {
-    let locale = store.locales().name(customer.locale);
-    let tags: Vec<Value> = customer
-        .tags
-        .iter()
-        .map(|tag| text(store.tags().name(*tag)))
-        .collect();
-    object([
-        ("id", text(&customer.id)),
-        ("first_name", text(&customer.first_name)),
-        ("email", text(&customer.email)),
-        ("locale", text(locale)),
-        ("language", Value::from(format::language(locale))),
-        ("timezone", Value::from(customer.timezone.name())),
-        ("tier", text(store.tiers().name(customer.tier))),
-        ("currency", Value::from(customer.currency.code())),
-        ("tags", Value::from(tags)),
-    ])
+/// The language subtag, lowercase ASCII letters only, else `und`.
+fn language_code(locale: &str) -> String {
+    let language = format::language(locale);
+    if (2..=8).contains(&language.len()) && language.bytes().all(|b| b.is_ascii_lowercase()) {
+        language
+    } else {
+        "und".to_string()
+    }
 }
 
 /// Turns products into what a product card shows, for one recipient.
-struct ProductViews<'a> {
+struct Products<'a> {
     store: &'a Store,
     currency: Currency,
     locale: &'a str,
     offer: Option<&'a PricedOffer>,
-    utm: &'a std::collections::BTreeMap<String, String>,
+    tracker: &'a Tracker,
 }
 
-impl ProductViews<'_> {
-    /// The product as a card shows it, with prices for this recipient (and
-    /// the offer when it covers `list`); `None` when the product is not sold
-    /// in the recipient's currency.
-    fn product(&self, ix: ProductIx, list: &str, reason: &str) -> Option<Value> {
-        let product = self.store.product(ix);
+impl<'a> Products<'a> {
+    /// The product with prices for this recipient (and the offer when it
+    /// covers `list`); `None` when it is not sold in their currency.
+    fn view(&self, ix: ProductIx, list: &str, reason: &'a str) -> Option<ProductContext<'a>> {
+        let store = self.store;
+        let product = store.product(ix);
         let price = price_view(product, self.currency, self.offer, list)?;
         let money = |amount: Decimal| money::format(amount, self.currency, self.locale);
+        let has_discount = price.discounted.is_some_and(|d| d < price.original);
         // Only a percentage offer has one percentage for every product; an
         // amount off is shown as the amount saved.
-        let percent = price
-            .discounted
-            .and(self.offer.and_then(|offer| offer.percent));
-        let has_discount = price.discounted.is_some_and(|d| d < price.original);
-        let price_value = object([
-            ("original", Value::from(money(price.original))),
-            ("current", Value::from(money(price.discounted.unwrap_or(price.original)))),
-            ("discounted", optional(price.discounted.map(money))),
-            (
-                "saving",
-                optional(has_discount.then(|| money(price.saving))),
-            ),
-            ("percent", decimal_value(percent.filter(|_| has_discount))),
-            ("has_discount", Value::from(has_discount)),
-        ]);
+        let percent = self
+            .offer
+            .and_then(|offer| offer.percent)
+            .filter(|_| has_discount)
+            .and_then(Figure::of);
         let rating = product.rating.filter(|_| product.rating_count > 0);
-        let store = self.store;
-        Some(object([
-            ("id", text(&product.id)),
-            ("name", text(&product.name)),
-            ("url", Value::from(track(&clean(&product.url), self.utm))),
-            ("image_url", text(&product.image_url)),
-            ("category", text(store.categories().name(product.category))),
-            (
-                "manufacturer",
-                text(store.manufacturers().name(product.manufacturer)),
-            ),
-            (
-                "rating",
-                optional(rating.map(|r| format::rating(r, self.locale))),
-            ),
-            ("rating_count", Value::from(product.rating_count)),
-            (
-                "reviews",
-                Value::from(format::count(u64::from(product.rating_count), self.locale)),
-            ),
-            (
-                "stars",
-                optional(rating.map(|r| format::stars(f64::from(r)))),
-            ),
-            ("reason", text(reason)),
-            ("price", price_value),
-        ]))
+        Some(ProductContext {
+            id: clean(&product.id),
+            name: clean(&product.name),
+            url: self.tracker.track(&clean(&product.url)),
+            image_url: clean(&product.image_url),
+            category: clean(store.categories().name(product.category)),
+            manufacturer: clean(store.manufacturers().name(product.manufacturer)),
+            rating: rating.map(|r| format::rating(r, self.locale)),
+            rating_count: product.rating_count,
+            reviews: format::count(u64::from(product.rating_count), self.locale),
+            stars: rating.map(|r| format::stars(f64::from(r))),
+            reason: clean(reason),
+            price: PriceContext {
+                current: money(price.discounted.unwrap_or(price.original)),
+                original: money(price.original),
+                discounted: has_discount.then(|| money(price.discounted.unwrap_or_default())),
+                saving: has_discount.then(|| money(price.saving)),
+                percent,
+                has_discount,
+            },
+        })
     }
 }
 
-/// A whole decimal as an integer, otherwise as a float (Tera has no decimals;
-/// these are percentages, never money).
-fn decimal_value(value: Option<Decimal>) -> Value {
-    match value {
-        None => Value::none(),
-        Some(value) if value.fract().is_zero() => value.to_i64().map_or_else(Value::none, Value::from),
-        Some(value) => value.to_f64().map_or_else(Value::none, Value::from),
-    }
-}
-
-fn trigger_value(input: &MessageInput<'_>, view: &ProductViews<'_>) -> Value {
+fn trigger_context<'a>(input: &'a MessageInput<'a>, products: &Products<'a>) -> TriggerContext<'a> {
     let store = input.store;
     let customer = store.customer(input.customer);
-    let locale = view.locale;
-    let kind = input
-        .campaign
-        .trigger
-        .as_ref()
-        .map_or_else(Value::none, |t| Value::from(t.kind().name()));
-    let Some(occurrence) = input.occurrence else {
-        return object([
-            ("kind", kind),
-            ("at", Value::none()),
-            ("product", Value::none()),
-            ("products", Value::from(Vec::<Value>::new())),
-            ("category", Value::none()),
-            ("order", Value::none()),
-            ("views", Value::none()),
-            ("metric", Value::none()),
-            ("tier", Value::none()),
-            ("days", Value::none()),
-        ]);
+    let locale = products.locale;
+    let kind = input.campaign.trigger.as_ref().map(|t| t.kind().name());
+    let mut context = TriggerContext {
+        kind,
+        at: None,
+        product: None,
+        products: Vec::new(),
+        category: None,
+        order: None,
+        views: None,
+        metric: None,
+        tier: None,
+        days: None,
     };
-    let products: Vec<Value> = occurrence
+    let Some(occurrence) = input.occurrence else {
+        return context;
+    };
+    let date = |seconds: i64| format::date(seconds, customer.timezone, locale, DateStyle::Long);
+    context.at = Some(date(occurrence.at));
+    context.products = occurrence
         .products
         .iter()
-        .filter_map(|ix| view.product(*ix, "", ""))
+        .filter_map(|ix| products.view(*ix, "", ""))
         .collect();
-    let order = occurrence.order.map_or_else(Value::none, |ix| {
-        let order = store.order(ix);
-        object([
-            ("id", text(&order.id)),
-            (
-                "date",
-                Value::from(format::date(
-                    order.ts,
-                    customer.timezone,
-                    locale,
-                    DateStyle::Long,
-                )),
-            ),
-            ("items", Value::from(store.order_lines(ix).len())),
-        ])
+    context.product = context.products.first().cloned();
+    context.category = occurrence
+        .category
+        .map(|c| clean(store.categories().name(c)));
+    context.order = occurrence.order.map(|ix| OrderContext {
+        id: clean(&store.order(ix).id),
+        date: date(store.order(ix).ts),
+        items: store.order_lines(ix).len(),
     });
-    let (mut views, mut metric, mut tier, mut days) =
-        (Value::none(), Value::none(), Value::none(), Value::none());
     match &occurrence.detail {
         Detail::None => {}
-        Detail::Views { count } => views = Value::from(*count),
+        Detail::Views { count } => context.views = Some(*count),
         Detail::Metric {
             name,
             value,
             threshold,
         } => {
-            metric = object([
-                ("name", text(name)),
-                ("value", Value::from(format::number(*value, 2, locale))),
-                ("threshold", Value::from(format::number(*threshold, 2, locale))),
-                ("count", Value::from(*value)),
-            ])
+            context.metric = Some(MetricContext {
+                name: clean(name),
+                value: format::number(*value, 2, locale),
+                threshold: format::number(*threshold, 2, locale),
+                count: *value,
+            })
         }
-        Detail::Tier { tier: name } => tier = text(name),
-        Detail::Inactive { days: count } => days = Value::from(*count),
+        Detail::Tier { tier } => context.tier = Some(clean(tier)),
+        Detail::Inactive { days } => context.days = Some(*days),
     }
-    object([
-        ("kind", kind),
-        (
-            "at",
-            Value::from(format::date(
-                occurrence.at,
-                customer.timezone,
-                locale,
-                DateStyle::Long,
-            )),
-        ),
-        ("product", products.first().cloned().unwrap_or_else(Value::none)),
-        ("products", Value::from(products)),
-        (
-            "category",
-            occurrence
-                .category
-                .map_or_else(Value::none, |c| text(store.categories().name(c))),
-        ),
-        ("order", order),
-        ("views", views),
-        ("metric", metric),
-        ("tier", tier),
-        ("days", days),
-    ])
-}
-
-fn offer_value(
-    offer: &PricedOffer,
-    customer: &Customer,
-    locale: &str,
-    spec: &Option<crate::campaign::OfferSpec>,
-) -> Value {
-    let money = |amount: Decimal| money::format(amount, offer.currency, locale);
-    let applies_to = match &offer.applies_to {
-        crate::campaign::AppliesTo::All => "all".to_string(),
-        crate::campaign::AppliesTo::List(name) => name.clone(),
-    };
-    let _ = spec;
-    object([
-        ("percent", decimal_value(offer.percent)),
-        ("amount", optional(offer.amount.map(money))),
-        ("code", optional(offer.code.as_deref().map(|c| clean(c).into_owned()))),
-        (
-            "expires_at",
-            optional(offer.expires_at.map(|at| {
-                format::date(at, customer.timezone, locale, DateStyle::Long)
-            })),
-        ),
-        ("min_order", optional(offer.min_order.map(money))),
-        ("applies_to", Value::from(applies_to)),
-    ])
+    context
 }
 
 #[cfg(test)]
@@ -375,10 +464,23 @@ mod tests {
     fn clean_makes_values_single_line_and_trimmed() {
         assert_eq!(clean("Ana"), "Ana");
         assert!(matches!(clean("Ana Lopez"), Cow::Borrowed(_)));
-        assert_eq!(clean("  Ana\r\nBcc: x@evil.example \t"), "Ana Bcc: x@evil.example");
+        assert!(matches!(clean("Zoë Crème"), Cow::Borrowed(_)));
+        assert_eq!(
+            clean("  Ana\r\nBcc: x@evil.example \t"),
+            "Ana Bcc: x@evil.example"
+        );
         assert_eq!(clean("a\u{2028}b\u{85}c\u{202f}d"), "a b c d");
         assert_eq!(clean("keep\u{a0}nbsp"), "keep\u{a0}nbsp");
         assert_eq!(clean("x\u{FDD0}y\u{200B}z\u{FFFF}"), "xyz");
+        assert_eq!(clean("a  b"), "a b");
         assert_eq!(clean("\u{1}\u{7f}"), "");
+    }
+
+    #[test]
+    fn language_codes_are_safe_in_attributes() {
+        assert_eq!(language_code("fr-FR"), "fr");
+        assert_eq!(language_code("EN_us"), "en");
+        assert_eq!(language_code("x\"><script>"), "und");
+        assert_eq!(language_code(""), "und");
     }
 }

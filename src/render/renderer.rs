@@ -17,6 +17,7 @@ use super::mjml::{self, Converter, MjmlProblem};
 use super::skeleton::{self, Cache, Compiled, Entry, Pattern, Recording};
 use super::templates::{self, PREHEADER, SUBJECT, TemplateSources};
 use super::text;
+use super::tracking::Tracker;
 use super::unsubscribe;
 use super::{MessageInput, RenderError, RenderedMessage};
 use crate::campaign::Campaign;
@@ -31,6 +32,15 @@ const MAX_SUBJECT_CHARS: usize = 200;
 /// rendered the straightforward way.
 const CACHE_CAPACITY: usize = 4096;
 
+/// A message's context, subject and preheader, ready for the body.
+struct Prepared {
+    context: tera::Context,
+    subject: String,
+    preheader: String,
+    token: String,
+    unsubscribe_url: String,
+}
+
 /// One campaign's compiled templates.
 struct Environment {
     tera: tera::Tera,
@@ -38,6 +48,7 @@ struct Environment {
     /// The template files loaded, in the order their markers number them.
     files: Vec<String>,
     cache: Cache,
+    tracker: Tracker,
 }
 
 /// Renders messages; built once, shared by every thread that sends.
@@ -154,32 +165,15 @@ impl Renderer {
         fast: bool,
     ) -> Result<RenderedMessage, RenderError> {
         let environment = self.environment(input.campaign)?;
-        let store = input.store;
-        let customer = store.customer(input.customer);
         let campaign = input.campaign;
-        let token = unsubscribe::token(input.key, &customer.id, &campaign.id);
-        let unsubscribe_url = unsubscribe::url(&input.config.unsubscribe, &token);
-        let mut context = context::build(input, &unsubscribe_url);
-
-        let subject = self.render_text(environment, SUBJECT, &context, campaign)?;
-        let subject = shorten(&clean(&subject), MAX_SUBJECT_CHARS);
-        if subject.is_empty() {
-            return Err(RenderError::Template(Diagnostic::at(
-                &campaign.file.path,
-                &campaign.file.text,
-                campaign.file.subject_at.0,
-                campaign.file.subject_at.1,
-                format!("the subject is empty for customer {}", customer.id),
-            )));
-        }
-        let preheader = match campaign.preheader {
-            Some(_) => clean(&self.render_text(environment, PREHEADER, &context, campaign)?)
-                .into_owned(),
-            None => String::new(),
-        };
-        context.insert("subject", &subject);
-        context.insert("preheader", &preheader);
-
+        let customer = input.store.customer(input.customer);
+        let Prepared {
+            context,
+            subject,
+            preheader,
+            token,
+            unsubscribe_url,
+        } = self.prepare(environment, input)?;
         let (html, text) = if fast {
             self.body_fast(environment, &context, campaign)?
         } else {
@@ -245,6 +239,53 @@ impl Renderer {
             message_id,
             eml,
         })
+    }
+
+    /// What every path starts with: the context, the subject and preheader.
+    fn prepare(
+        &self,
+        environment: &Environment,
+        input: &MessageInput<'_>,
+    ) -> Result<Prepared, RenderError> {
+        let campaign = input.campaign;
+        let customer = input.store.customer(input.customer);
+        let token = unsubscribe::token(input.key, &customer.id, &campaign.id);
+        let unsubscribe_url = unsubscribe::url(&input.config.unsubscribe, &token);
+        let mut context = context::build(input, &unsubscribe_url, &environment.tracker);
+        let subject = self.render_text(environment, SUBJECT, &context, campaign)?;
+        let subject = shorten(&clean(&subject), MAX_SUBJECT_CHARS);
+        if subject.is_empty() {
+            return Err(RenderError::Template(Diagnostic::at(
+                &campaign.file.path,
+                &campaign.file.text,
+                campaign.file.subject_at.0,
+                campaign.file.subject_at.1,
+                format!("the subject is empty for customer {}", customer.id),
+            )));
+        }
+        let preheader = match campaign.preheader {
+            Some(_) => clean(&self.render_text(environment, PREHEADER, &context, campaign)?)
+                .into_owned(),
+            None => String::new(),
+        };
+        context.insert("subject", &subject);
+        context.insert("preheader", &preheader);
+        Ok(Prepared {
+            context,
+            subject,
+            preheader,
+            token,
+            unsubscribe_url,
+        })
+    }
+
+    /// The subject and the MJML Tera writes for this message, before mrml
+    /// (for previews and debugging, and the benchmark's naive path).
+    pub fn render_mjml(&self, input: &MessageInput<'_>) -> Result<(String, String), RenderError> {
+        let environment = self.environment(input.campaign)?;
+        let prepared = self.prepare(environment, input)?;
+        let mjml = self.mjml(environment, &prepared.context, input.campaign)?;
+        Ok((prepared.subject, mjml))
     }
 
     /// Renders the subject or preheader (no HTML escaping).
@@ -314,8 +355,7 @@ impl Renderer {
             Some(Entry::Fill(compiled)) => {
                 environment.cache.count_fill();
                 let (html, unfinished_text) = compiled.fill(&cut);
-                let encoding = mime::encoding_of(&html);
-                Ok(((html, encoding), text::finish(&unfinished_text)))
+                Ok((html, text::finish(&unfinished_text)))
             }
             Some(Entry::Straightforward) => {
                 self.body_straightforward(environment, context, campaign, &mjml)
@@ -326,7 +366,7 @@ impl Renderer {
                 let entry = match self.compile(&cut) {
                     Some(compiled) => {
                         let (html, unfinished_text) = compiled.fill(&cut);
-                        if html == straightforward.0.0
+                        if html == straightforward.0
                             && text::finish(&unfinished_text) == straightforward.1
                         {
                             Entry::Fill(compiled)
@@ -347,10 +387,12 @@ impl Renderer {
         let html = mjml::break_lines(&self.converter.html(&cut.skeleton).ok()?);
         let html = skeleton::mark_attributes(&html)?;
         let text = text::from_html(&html);
-        Some(Compiled {
-            html: Pattern::parse(&html, cut.values.len())?,
-            text: Pattern::parse(&text, cut.values.len())?,
-        })
+        let slots = cut.values.len();
+        Some(Compiled::new(
+            Pattern::parse(&html, slots)?,
+            Pattern::parse(&text, slots)?,
+            slots,
+        ))
     }
 
     /// An mrml problem in the generated MJML, located in the template that
@@ -442,7 +484,11 @@ impl Renderer {
         let environment = self.environment(input.campaign)?;
         let customer = input.store.customer(input.customer);
         let token = unsubscribe::token(input.key, &customer.id, &input.campaign.id);
-        let mut context = context::build(input, &unsubscribe::url(&input.config.unsubscribe, &token));
+        let mut context = context::build(
+            input,
+            &unsubscribe::url(&input.config.unsubscribe, &token),
+            &environment.tracker,
+        );
         context.insert("subject", "");
         context.insert("preheader", "");
         let mjml = self.mjml(environment, &context, input.campaign)?;
@@ -571,6 +617,7 @@ fn environment(
         template: campaign.template.clone(),
         files,
         cache: Cache::new(CACHE_CAPACITY),
+        tracker: Tracker::new(&campaign.utm),
     })
 }
 

@@ -44,6 +44,8 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use super::mime::{self, Encoding};
+
 thread_local! {
     /// Odd while [`recording_escape`] is writing, even otherwise; each call
     /// gets its own odd number so adjacent values stay apart.
@@ -109,6 +111,14 @@ pub fn slot_value(escaped: &str) -> Option<Cow<'_, str>> {
         return None;
     }
     let plain = unescape(escaped)?;
+    let bytes = plain.as_bytes();
+    if bytes.iter().all(|b| (b' '..=b'~').contains(b))
+        && bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+        && !bytes.windows(2).any(|w| w == b"  ")
+    {
+        return Some(plain);
+    }
     let mut previous_space = true; // no leading space
     for c in plain.chars() {
         let ok = match c {
@@ -288,6 +298,10 @@ pub struct Pattern {
     statics: String,
     parts: Vec<Part>,
     static_len: usize,
+    /// Per static part, its lines (for the body encoding without a scan).
+    lines: Vec<Lines>,
+    /// Whether every line end of the static parts is CRLF, without NUL.
+    well_formed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,18 +310,55 @@ enum Part {
     Slot(u32, Form),
 }
 
+/// The line structure of a static part: octets before its first line end,
+/// after its last, the longest line wholly inside it, whether it is ASCII.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lines {
+    first: usize,
+    last: usize,
+    longest_inside: usize,
+    breaks: bool,
+    ascii: bool,
+}
+
+impl Lines {
+    fn of(text: &str) -> Lines {
+        let mut pieces = text.split("\r\n");
+        let first = pieces.next().unwrap_or_default().len();
+        let mut last = first;
+        let mut longest_inside = 0;
+        let mut breaks = false;
+        for piece in pieces {
+            if breaks {
+                longest_inside = longest_inside.max(last);
+            }
+            breaks = true;
+            last = piece.len();
+        }
+        Lines {
+            first,
+            last,
+            longest_inside,
+            breaks,
+            ascii: text.is_ascii(),
+        }
+    }
+}
+
 impl Pattern {
     /// Cuts `text` at its tokens; `None` if a token is broken or names a
     /// slot that does not exist.
     pub fn parse(text: &str, slot_count: usize) -> Option<Pattern> {
         let mut statics = String::with_capacity(text.len());
         let mut parts = Vec::new();
+        let mut lines = Vec::new();
         let mut rest = text;
-        let push_static = |statics: &mut String, parts: &mut Vec<Part>, piece: &str| {
+        let mut push_static = |statics: &mut String, parts: &mut Vec<Part>, piece: &str| {
             if !piece.is_empty() {
                 let start = statics.len() as u32;
                 statics.push_str(piece);
                 parts.push(Part::Static(start, statics.len() as u32));
+                lines.push(Lines::of(piece));
             }
         };
         while let Some(open) = rest.find(SLOT_OPEN) {
@@ -336,11 +387,15 @@ impl Pattern {
             return None;
         }
         push_static(&mut statics, &mut parts, rest);
-        let static_len = statics.len();
+        let well_formed = !statics.contains('\0')
+            && statics.match_indices('\n').all(|(at, _)| at > 0 && statics.as_bytes()[at - 1] == b'\r')
+            && statics.match_indices('\r').all(|(at, _)| statics.as_bytes().get(at + 1) == Some(&b'\n'));
         Some(Pattern {
+            static_len: statics.len(),
             statics,
             parts,
-            static_len,
+            lines,
+            well_formed,
         })
     }
 
@@ -362,11 +417,51 @@ impl Pattern {
         out
     }
 
-    /// Whether some slot is in an attribute.
-    fn has_attributes(&self) -> bool {
-        self.parts
-            .iter()
-            .any(|p| matches!(p, Part::Slot(_, Form::Attribute)))
+    /// The body encoding of the filled text (the same as
+    /// [`mime::encoding_of`] on it), from the static parts' lines and the
+    /// values, which have no line ends or control characters.
+    pub fn encoding<'v>(&self, value: impl Fn(usize, Form) -> &'v str) -> Encoding {
+        let mut line = 0;
+        let mut longest = 0;
+        let mut ascii = true;
+        let mut lines = self.lines.iter();
+        for part in &self.parts {
+            match *part {
+                Part::Static(..) => {
+                    let Some(static_lines) = lines.next() else {
+                        break;
+                    };
+                    ascii &= static_lines.ascii;
+                    if static_lines.breaks {
+                        longest = longest.max(line + static_lines.first).max(static_lines.longest_inside);
+                        line = static_lines.last;
+                    } else {
+                        line += static_lines.first;
+                    }
+                }
+                Part::Slot(slot, form) => {
+                    let value = value(slot as usize, form);
+                    ascii &= value.is_ascii();
+                    line += value.len();
+                }
+            }
+        }
+        longest = longest.max(line);
+        if !self.well_formed || longest > mime::MAX_LINE {
+            Encoding::QuotedPrintable
+        } else if ascii {
+            Encoding::SevenBit
+        } else {
+            Encoding::EightBit
+        }
+    }
+
+    /// The slots written in their attribute form.
+    fn attribute_slots(&self) -> impl Iterator<Item = usize> + '_ {
+        self.parts.iter().filter_map(|part| match *part {
+            Part::Slot(slot, Form::Attribute) => Some(slot as usize),
+            _ => None,
+        })
     }
 }
 
@@ -377,29 +472,45 @@ pub struct Compiled {
     pub html: Pattern,
     /// html2text's output, before [`super::text::finish`], values plain.
     pub text: Pattern,
+    /// Slots that appear in an attribute somewhere.
+    in_attributes: Vec<bool>,
 }
 
 impl Compiled {
-    /// HTML and (unfinished) text of a message cut as `cut`.
-    pub fn fill(&self, cut: &Cut<'_>) -> (String, String) {
-        let attributes = self.html.has_attributes() || self.text.has_attributes();
-        let debugged: Vec<(Cow<'_, str>, Cow<'_, str>)> = if attributes {
-            cut.values
-                .iter()
-                .map(|(escaped, plain)| (debug_escape(escaped), debug_escape(plain)))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let html = self.html.fill(|slot, form| match form {
+    pub fn new(html: Pattern, text: Pattern, slot_count: usize) -> Compiled {
+        let mut in_attributes = vec![false; slot_count];
+        for slot in html.attribute_slots().chain(text.attribute_slots()) {
+            in_attributes[slot] = true;
+        }
+        Compiled {
+            html,
+            text,
+            in_attributes,
+        }
+    }
+
+    /// HTML with its body encoding, and (unfinished) text, of a message cut as `cut`.
+    pub fn fill(&self, cut: &Cut<'_>) -> ((String, Encoding), String) {
+        let debugged: Vec<Option<(Cow<'_, str>, Cow<'_, str>)>> = cut
+            .values
+            .iter()
+            .zip(&self.in_attributes)
+            .map(|((escaped, plain), &in_attribute)| {
+                in_attribute.then(|| (debug_escape(escaped), debug_escape(plain)))
+            })
+            .collect();
+        let attribute = |slot: usize| debugged[slot].as_ref().map_or(("", ""), |(e, p)| (e.as_ref(), p.as_ref()));
+        let html_value = |slot: usize, form| match form {
             Form::Text => cut.values[slot].0,
-            Form::Attribute => debugged[slot].0.as_ref(),
-        });
+            Form::Attribute => attribute(slot).0,
+        };
+        let html = self.html.fill(html_value);
+        let encoding = self.html.encoding(html_value);
         let text = self.text.fill(|slot, form| match form {
             Form::Text => cut.values[slot].1.as_ref(),
-            Form::Attribute => debugged[slot].1.as_ref(),
+            Form::Attribute => attribute(slot).1,
         });
-        (html, text)
+        ((html, encoding), text)
     }
 }
 
@@ -560,6 +671,30 @@ mod tests {
         assert!(Pattern::parse("a⟦x⟧b", 1).is_none(), "not a number");
         assert!(Pattern::parse("a⟦+0⟧b", 1).is_none(), "not a number");
         assert!(cut("has ⟦ already", &[]).is_none());
+    }
+
+    #[test]
+    fn the_encoding_is_known_without_a_scan() {
+        let long = "x".repeat(990);
+        let texts = [
+            format!("<p>\r\n{long}⟦0⟧</p>\r\nend"),
+            format!("a\r\n⟦0⟧{long}\r\n⟦1⟧b"),
+            format!("⟦0⟧⟦1⟧{long}"),
+            "é\r\n⟦0⟧".to_string(),
+            "plain ⟦0⟧ ⟦1⟧\r\n".to_string(),
+        ];
+        let values = [["short", "ascii"], ["12345678901", "x"], ["déjà", "vu"]];
+        for text in &texts {
+            let pattern = Pattern::parse(text, 2).unwrap();
+            for value in &values {
+                let filled = pattern.fill(|slot, _| value[slot]);
+                assert_eq!(
+                    pattern.encoding(|slot, _| value[slot]),
+                    mime::encoding_of(&filled),
+                    "{text:?} with {value:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,42 @@
 //! Click tracking: a campaign's `utm` parameters added to the links of its
 //! messages, keeping whatever query string a link already has.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
+
+/// [`track`] for one campaign, remembering the links it has tracked (a
+/// catalog's product links come back in message after message).
+#[derive(Debug)]
+pub struct Tracker {
+    utm: BTreeMap<String, String>,
+    known: RwLock<HashMap<Box<str>, Box<str>, ahash::RandomState>>,
+}
+
+/// Links remembered per campaign, at most.
+const KNOWN_LINKS: usize = 100_000;
+
+impl Tracker {
+    pub fn new(utm: &BTreeMap<String, String>) -> Tracker {
+        Tracker {
+            utm: utm.clone(),
+            known: RwLock::new(HashMap::default()),
+        }
+    }
+
+    pub fn track(&self, url: &str) -> String {
+        let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(tracked) = known.get(url) {
+            return tracked.to_string();
+        }
+        drop(known);
+        let tracked = track(url, &self.utm);
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if known.len() < KNOWN_LINKS {
+            known.insert(url.into(), tracked.as_str().into());
+        }
+        tracked
+    }
+}
 
 /// `url` with the campaign's UTM parameters. Keys are written `utm_<key>`
 /// (a key already starting with `utm_` is kept as is), in the campaign's
@@ -95,6 +130,17 @@ mod tests {
             track("https://shop.example/p", &BTreeMap::new()),
             "https://shop.example/p"
         );
+    }
+
+    #[test]
+    fn a_tracker_gives_what_track_gives() {
+        let tracker = Tracker::new(&utm());
+        for _ in 0..2 {
+            assert_eq!(
+                tracker.track("https://shop.example/p/P1?a=1"),
+                track("https://shop.example/p/P1?a=1", &utm())
+            );
+        }
     }
 
     #[test]
