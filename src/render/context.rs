@@ -10,7 +10,8 @@
 //! formatted here, for the customer's currency, language and time zone.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -176,16 +177,25 @@ pub struct ListContext<'a> {
     pub count: usize,
 }
 
-/// A product as a card shows it, for one recipient.
-#[derive(Serialize, Clone)]
+/// A product as a card shows it, for one recipient: its [`ProductCard`]
+/// and why it was picked (`reason`), one map for templates.
+#[derive(Clone)]
 pub struct ProductContext<'a> {
-    pub id: Cow<'a, str>,
-    pub name: Cow<'a, str>,
+    pub card: Arc<ProductCard>,
+    /// Why it was picked.
+    pub reason: Cow<'a, str>,
+}
+
+/// What a product card shows that does not depend on why it was picked.
+#[derive(Debug, Serialize)]
+pub struct ProductCard {
+    pub id: String,
+    pub name: String,
     /// With the campaign's UTM parameters.
     pub url: String,
-    pub image_url: Cow<'a, str>,
-    pub category: Cow<'a, str>,
-    pub manufacturer: Cow<'a, str>,
+    pub image_url: String,
+    pub category: String,
+    pub manufacturer: String,
     /// `4.8` (`4,8` in French), none without reviews.
     pub rating: Option<String>,
     pub rating_count: u32,
@@ -193,9 +203,28 @@ pub struct ProductContext<'a> {
     pub reviews: String,
     /// `★★★★½`, none without reviews.
     pub stars: Option<String>,
-    /// Why it was picked.
-    pub reason: Cow<'a, str>,
     pub price: PriceContext,
+}
+
+impl Serialize for ProductContext<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let card = &self.card;
+        let mut map = serializer.serialize_struct("Product", 12)?;
+        map.serialize_field("id", &card.id)?;
+        map.serialize_field("name", &card.name)?;
+        map.serialize_field("url", &card.url)?;
+        map.serialize_field("image_url", &card.image_url)?;
+        map.serialize_field("category", &card.category)?;
+        map.serialize_field("manufacturer", &card.manufacturer)?;
+        map.serialize_field("rating", &card.rating)?;
+        map.serialize_field("rating_count", &card.rating_count)?;
+        map.serialize_field("reviews", &card.reviews)?;
+        map.serialize_field("stars", &card.stars)?;
+        map.serialize_field("reason", &self.reason)?;
+        map.serialize_field("price", &card.price)?;
+        map.end()
+    }
 }
 
 /// A number as templates print it: `15`, not `15.0`; `12.5`.
@@ -218,7 +247,7 @@ impl Figure {
 }
 
 /// Prices, formatted in the customer's currency and locale.
-#[derive(Serialize, Clone)]
+#[derive(Debug, Serialize, Clone)]
 pub struct PriceContext {
     pub original: String,
     /// What they pay.
@@ -249,8 +278,9 @@ pub fn build(
     input: &MessageInput<'_>,
     unsubscribe_url: &str,
     tracker: &Tracker,
+    cards: &CardMemo,
 ) -> tera::Context {
-    let context = message_context(input, unsubscribe_url, tracker);
+    let context = message_context(input, unsubscribe_url, tracker, cards);
     tera::Context::from_serialize(&context).unwrap_or_default()
 }
 
@@ -258,6 +288,7 @@ fn message_context<'a>(
     input: &'a MessageInput<'a>,
     unsubscribe_url: &'a str,
     tracker: &'a Tracker,
+    cards: &'a CardMemo,
 ) -> MessageContext<'a> {
     let store = input.store;
     let customer = store.customer(input.customer);
@@ -268,6 +299,7 @@ fn message_context<'a>(
         locale,
         offer: input.offer,
         tracker,
+        cards,
     };
     let config = input.config;
     let mut lists = BTreeMap::new();
@@ -335,7 +367,7 @@ fn message_context<'a>(
         }),
         unsubscribe_url,
         today: date(input.now, DateStyle::Long),
-        year: format::date_with(input.now, customer.timezone, locale, "%Y"),
+        year: format::year(input.now, customer.timezone).to_string(),
     }
 }
 
@@ -356,12 +388,42 @@ struct Products<'a> {
     locale: &'a str,
     offer: Option<&'a PricedOffer>,
     tracker: &'a Tracker,
+    cards: &'a CardMemo,
 }
 
 impl<'a> Products<'a> {
     /// The product with prices for this recipient (and the offer when it
     /// covers `list`); `None` when it is not sold in their currency.
     fn view(&self, ix: ProductIx, list: &str, reason: &'a str) -> Option<ProductContext<'a>> {
+        let store = self.store;
+        let product = store.product(ix);
+        let price = product.price_in(self.currency)?;
+        let offer = self
+            .offer
+            .filter(|o| o.applies_to_list(list) && o.currency == self.currency);
+        let facts = CardFacts {
+            id: &product.id,
+            name: &product.name,
+            url: &product.url,
+            image_url: &product.image_url,
+            category: store.categories().name(product.category),
+            manufacturer: store.manufacturers().name(product.manufacturer),
+            price,
+            rating: product.rating.map(f32::to_bits),
+            rating_count: product.rating_count,
+            currency: self.currency,
+            locale: self.locale,
+            percent: offer.and_then(|o| o.percent),
+            amount: offer.and_then(|o| o.amount),
+        };
+        let card = self.cards.get_or_make(&facts, || self.card(ix, list));
+        Some(ProductContext {
+            card: card?,
+            reason: clean(reason),
+        })
+    }
+
+    fn card(&self, ix: ProductIx, list: &str) -> Option<ProductCard> {
         let store = self.store;
         let product = store.product(ix);
         let price = price_view(product, self.currency, self.offer, list)?;
@@ -375,27 +437,144 @@ impl<'a> Products<'a> {
             .filter(|_| has_discount)
             .and_then(Figure::of);
         let rating = product.rating.filter(|_| product.rating_count > 0);
-        Some(ProductContext {
-            id: clean(&product.id),
-            name: clean(&product.name),
+        let original = money(price.original);
+        let discounted = price.discounted.map(money);
+        Some(ProductCard {
+            id: clean(&product.id).into_owned(),
+            name: clean(&product.name).into_owned(),
             url: self.tracker.track(&clean(&product.url)),
-            image_url: clean(&product.image_url),
-            category: clean(store.categories().name(product.category)),
-            manufacturer: clean(store.manufacturers().name(product.manufacturer)),
+            image_url: clean(&product.image_url).into_owned(),
+            category: clean(store.categories().name(product.category)).into_owned(),
+            manufacturer: clean(store.manufacturers().name(product.manufacturer)).into_owned(),
             rating: rating.map(|r| format::rating(r, self.locale)),
             rating_count: product.rating_count,
             reviews: format::count(u64::from(product.rating_count), self.locale),
             stars: rating.map(|r| format::stars(f64::from(r))),
-            reason: clean(reason),
             price: PriceContext {
-                current: money(price.discounted.unwrap_or(price.original)),
-                original: money(price.original),
-                discounted: has_discount.then(|| money(price.discounted.unwrap_or_default())),
+                current: discounted.clone().unwrap_or_else(|| original.clone()),
+                original,
+                discounted: discounted.filter(|_| has_discount),
                 saving: has_discount.then(|| money(price.saving)),
                 percent,
                 has_discount,
             },
         })
+    }
+}
+
+/// Everything a product card is made of: two cards with the same facts are
+/// the same card.
+#[derive(Debug, Clone, Copy, PartialEq, Hash)]
+struct CardFacts<'a> {
+    id: &'a str,
+    name: &'a str,
+    url: &'a str,
+    image_url: &'a str,
+    category: &'a str,
+    manufacturer: &'a str,
+    price: Decimal,
+    rating: Option<u32>,
+    rating_count: u32,
+    currency: Currency,
+    locale: &'a str,
+    percent: Option<Decimal>,
+    amount: Option<Decimal>,
+}
+
+/// The facts of a remembered card, owned.
+#[derive(Debug)]
+struct OwnedFacts {
+    texts: Box<[Box<str>; 7]>,
+    price: Decimal,
+    rating: Option<u32>,
+    rating_count: u32,
+    currency: Currency,
+    percent: Option<Decimal>,
+    amount: Option<Decimal>,
+}
+
+impl OwnedFacts {
+    fn of(facts: &CardFacts<'_>) -> OwnedFacts {
+        OwnedFacts {
+            texts: Box::new(
+                [
+                    facts.id,
+                    facts.name,
+                    facts.url,
+                    facts.image_url,
+                    facts.category,
+                    facts.manufacturer,
+                    facts.locale,
+                ]
+                .map(Box::from),
+            ),
+            price: facts.price,
+            rating: facts.rating,
+            rating_count: facts.rating_count,
+            currency: facts.currency,
+            percent: facts.percent,
+            amount: facts.amount,
+        }
+    }
+
+    fn matches(&self, facts: &CardFacts<'_>) -> bool {
+        let texts = [
+            facts.id,
+            facts.name,
+            facts.url,
+            facts.image_url,
+            facts.category,
+            facts.manufacturer,
+            facts.locale,
+        ];
+        self.texts.iter().zip(texts).all(|(a, b)| **a == *b)
+            && self.price == facts.price
+            && self.rating == facts.rating
+            && self.rating_count == facts.rating_count
+            && self.currency == facts.currency
+            && self.percent == facts.percent
+            && self.amount == facts.amount
+    }
+}
+
+/// Product cards already made for a campaign, found again by their facts
+/// (never by a product's position, so another catalog cannot get a stale
+/// card). A card costs a dozen formatted texts; a catalog's products come
+/// back in message after message.
+#[derive(Debug, Default)]
+pub struct CardMemo {
+    cards: RwLock<HashMap<u64, Vec<(OwnedFacts, Arc<ProductCard>)>>>,
+    hasher: ahash::RandomState,
+}
+
+/// Cards remembered per campaign, at most.
+const CARDS: usize = 200_000;
+
+impl CardMemo {
+    fn get_or_make(
+        &self,
+        facts: &CardFacts<'_>,
+        make: impl FnOnce() -> Option<ProductCard>,
+    ) -> Option<Arc<ProductCard>> {
+        let hash = self.hasher.hash_one(facts);
+        {
+            let cards = self.cards.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(found) = cards
+                .get(&hash)
+                .and_then(|same| same.iter().find(|(owned, _)| owned.matches(facts)))
+            {
+                return Some(Arc::clone(&found.1));
+            }
+        }
+        let card = Arc::new(make()?);
+        let mut cards = self.cards.write().unwrap_or_else(|p| p.into_inner());
+        if cards.len() < CARDS {
+            cards
+                .entry(hash)
+                .or_default()
+                .push((OwnedFacts::of(facts), Arc::clone(&card)));
+        }
+        Some(card)
     }
 }
 

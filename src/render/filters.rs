@@ -13,34 +13,34 @@
 //! `customer` from the scope they run in. Components have their own scope:
 //! a component using them declares the implicit parameter `@customer`.
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use tera::{Kwargs, State, TeraResult, Tera, Value};
 
 use super::format::{self, DateStyle};
-use super::tracking::track;
+use super::tracking::Tracker;
 use crate::data::Currency;
 use crate::money;
 
-/// Registers every filter and function; `utm` is the campaign's.
-pub fn register(tera: &mut Tera, utm: &BTreeMap<String, String>) {
+/// Registers every filter and function; `tracker` adds the campaign's UTM parameters.
+pub fn register(tera: &mut Tera, tracker: &Arc<Tracker>) {
     tera.register_filter("money", money_filter);
     tera.register_filter("percent", percent_filter);
     tera.register_filter("stars", stars_filter);
     tera.register_filter("date", date_filter);
     tera.register_filter("plural", plural_filter);
-    let filter_utm = utm.clone();
+    let filter_tracker = Arc::clone(tracker);
     tera.register_filter("track", move |url: &str, _: Kwargs, _: &State| {
-        track(url, &filter_utm)
+        filter_tracker.track(url)
     });
-    let function_utm = utm.clone();
+    let function_tracker = Arc::clone(tracker);
     tera.register_function("track", move |kwargs: Kwargs, _: &State| {
         kwargs
             .must_get::<&str>("url")
-            .map(|url| track(url, &function_utm))
+            .map(|url| function_tracker.track(url))
     });
 }
 
@@ -170,14 +170,17 @@ mod tests {
         let mut tera = Tera::new();
         register(
             &mut tera,
-            &BTreeMap::from([("source".to_string(), "xsell".to_string())]),
+            &Arc::new(Tracker::new(&std::collections::BTreeMap::from([(
+                "source".to_string(),
+                "xsell".to_string(),
+            )]))),
         );
         tera.add_raw_template("t", template)
             .map_err(|e| e.to_string())?;
         let mut context = tera::Context::new();
         context.insert_value(
             "customer",
-            Value::from(BTreeMap::from([
+            Value::from(std::collections::BTreeMap::from([
                 ("locale", Value::from("fr-FR")),
                 ("currency", Value::from("EUR")),
                 ("timezone", Value::from("Europe/Paris")),

@@ -170,6 +170,14 @@ pub fn date_with(seconds: i64, timezone: Tz, locale: &str, pattern: &str) -> Str
         .to_string()
 }
 
+/// The year of Unix seconds in a time zone.
+pub fn year(seconds: i64, timezone: Tz) -> i32 {
+    use chrono::Datelike;
+    timezone
+        .from_utc_datetime(&crate::data::timestamp(seconds).naive_utc())
+        .year()
+}
+
 /// Whether `count` takes the singular in the locale (CLDR's "one"): French
 /// and Portuguese say "0 produit", English and German "0 products".
 pub fn is_singular(count: f64, locale: &str) -> bool {

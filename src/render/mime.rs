@@ -9,6 +9,7 @@
 //! lettre's own choice would be quoted-printable for any line over 76
 //! characters, which means re-encoding every message's 35 KB of HTML.
 
+use std::ops::Range;
 use std::time::{Duration, SystemTime};
 
 use lettre::message::header::{
@@ -113,13 +114,49 @@ fn body(content: String, encoding: Encoding) -> Body {
     }
 }
 
-/// The message's bytes: `text` and `html` are CRLF bodies with their encodings.
-pub fn assemble(
-    head: Head<'_>,
-    text: (String, Encoding),
-    html: (String, Encoding),
-) -> Result<Vec<u8>, String> {
+/// Where a body is: its bytes in the message (7- or 8-bit), or apart
+/// (quoted-printable: the message holds it encoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placed {
+    In(Range<usize>),
+    Apart(String),
+}
+
+impl Placed {
+    /// The body as text, from `eml` when it is in it.
+    pub fn text<'a>(&'a self, eml: &'a [u8]) -> &'a str {
+        match self {
+            Placed::In(range) => std::str::from_utf8(&eml[range.clone()]).unwrap_or_default(),
+            Placed::Apart(text) => text,
+        }
+    }
+
+    /// Moved `by` bytes later (a header was put in front).
+    pub fn shifted(self, by: usize) -> Placed {
+        match self {
+            Placed::In(range) => Placed::In(range.start + by..range.end + by),
+            apart => apart,
+        }
+    }
+}
+
+/// A message's bytes and where its two bodies are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assembled {
+    pub eml: Vec<u8>,
+    pub text: Placed,
+    pub html: Placed,
+}
+
+fn message(head: Head<'_>, text: Body, html: Body) -> Result<lettre::Message, String> {
+    // The envelope is given, so lettre does not parse it back out of the headers.
+    let envelope = lettre::address::Envelope::new(
+        Some(head.from.email.clone()),
+        vec![head.to.email.clone()],
+    )
+    .map_err(|error| format!("cannot build the envelope: {error}"))?;
     let mut builder = lettre::Message::builder()
+        .envelope(envelope)
         .from(head.from.clone())
         .to(head.to)
         .subject(head.subject)
@@ -135,17 +172,91 @@ pub fn assemble(
         .singlepart(
             SinglePart::builder()
                 .header(ContentType::TEXT_PLAIN)
-                .body(body(text.0, text.1)),
+                .body(text),
         )
         .singlepart(
             SinglePart::builder()
                 .header(ContentType::TEXT_HTML)
-                .body(body(html.0, html.1)),
+                .body(html),
         );
     builder
         .multipart(parts)
-        .map(|message| message.formatted())
         .map_err(|error| format!("cannot build the message: {error}"))
+}
+
+/// Where the two part bodies start in a formatted message: after the blank
+/// line that ends each part's headers, the parts being the first two after
+/// `--boundary`.
+fn body_starts(eml: &[u8], boundary: &str) -> Option<[usize; 2]> {
+    let delimiter = format!("--{boundary}\r\n");
+    let finder = memchr::memmem::Finder::new(delimiter.as_bytes());
+    let blank = memchr::memmem::Finder::new(b"\r\n\r\n");
+    let mut starts = [0; 2];
+    let mut from = 0;
+    for start in &mut starts {
+        let part = from + finder.find(&eml[from..])? + delimiter.len();
+        *start = part + blank.find(&eml[part..])? + 4;
+        from = *start;
+    }
+    Some(starts)
+}
+
+/// The message's bytes, built by lettre: `text` and `html` are CRLF bodies
+/// with their encodings.
+pub fn assemble(
+    head: Head<'_>,
+    text: (String, Encoding),
+    html: (String, Encoding),
+) -> Result<Assembled, String> {
+    let boundary = head.boundary.clone();
+    let lengths = [text.0.len(), html.0.len()];
+    let encodings = [text.1, html.1];
+    let (text, html) = (text.0, html.0);
+    let text_part = (encodings[0] == Encoding::QuotedPrintable).then(|| text.clone());
+    let html_part = (encodings[1] == Encoding::QuotedPrintable).then(|| html.clone());
+    let eml = message(head, body(text, encodings[0]), body(html, encodings[1]))?.formatted();
+    let starts = body_starts(&eml, &boundary).ok_or("lettre wrote no parts")?;
+    let place = |index: usize, apart: Option<String>| match apart {
+        Some(text) => Placed::Apart(text),
+        None => Placed::In(starts[index]..starts[index] + lengths[index]),
+    };
+    Ok(Assembled {
+        text: place(0, text_part),
+        html: place(1, html_part),
+        eml,
+    })
+}
+
+/// The same bytes as [`assemble`] for 7- and 8-bit bodies, with the HTML
+/// written straight into the message by `write_html` (`html_len` bytes):
+/// lettre formats the headers and parts around empty bodies, the bodies go
+/// in between — no copy of the HTML, no growing buffer.
+pub fn assemble_spliced(
+    head: Head<'_>,
+    text: &str,
+    text_encoding: Encoding,
+    html_len: usize,
+    html_encoding: Encoding,
+    write_html: impl FnOnce(&mut Vec<u8>),
+) -> Result<Assembled, String> {
+    let boundary = head.boundary.clone();
+    let empty = |encoding| body(String::new(), encoding);
+    let frame = message(head, empty(text_encoding), empty(html_encoding))?.formatted();
+    let [text_at, html_at] = body_starts(&frame, &boundary).ok_or("lettre wrote no parts")?;
+    let mut eml = Vec::with_capacity(frame.len() + text.len() + html_len);
+    eml.extend_from_slice(&frame[..text_at]);
+    eml.extend_from_slice(text.as_bytes());
+    let text_range = text_at..eml.len();
+    eml.extend_from_slice(&frame[text_at..html_at]);
+    let html_start = eml.len();
+    write_html(&mut eml);
+    let html_range = html_start..eml.len();
+    eml.extend_from_slice(&frame[html_at..]);
+    Ok(Assembled {
+        eml,
+        text: Placed::In(text_range),
+        html: Placed::In(html_range),
+    })
 }
 
 #[cfg(test)]

@@ -101,14 +101,24 @@ pub struct MessageInput<'a> {
 pub struct RenderedMessage {
     pub subject: String,
     pub preheader: String,
-    /// The HTML part as sent (CRLF line ends).
-    pub html: String,
-    /// The plain-text part as sent (CRLF line ends).
-    pub text: String,
     /// With angle brackets.
     pub message_id: String,
     /// The whole message, ready for SMTP or an `.eml` file.
     pub eml: Vec<u8>,
+    html: mime::Placed,
+    text: mime::Placed,
+}
+
+impl RenderedMessage {
+    /// The HTML part as sent (CRLF line ends).
+    pub fn html(&self) -> &str {
+        self.html.text(&self.eml)
+    }
+
+    /// The plain-text part as sent (CRLF line ends).
+    pub fn text(&self) -> &str {
+        self.text.text(&self.eml)
+    }
 }
 
 /// Why a message could not be rendered.

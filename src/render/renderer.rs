@@ -5,14 +5,15 @@
 //! same bytes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use lettre::message::Mailbox;
 use sha2::{Digest, Sha256};
 
-use super::context::{self, clean};
+use super::context::{self, CardMemo, clean};
 use super::dkim::DkimSigner;
 use super::locate;
-use super::mime::{self, Encoding, Head};
+use super::mime::{self, Assembled, Encoding, Head};
 use super::mjml::{self, Converter, MjmlProblem};
 use super::skeleton::{self, Cache, Compiled, Entry, Pattern, Recording};
 use super::templates::{self, PREHEADER, SUBJECT, TemplateSources};
@@ -48,7 +49,8 @@ struct Environment {
     /// The template files loaded, in the order their markers number them.
     files: Vec<String>,
     cache: Cache,
-    tracker: Tracker,
+    tracker: Arc<Tracker>,
+    cards: CardMemo,
 }
 
 /// Renders messages; built once, shared by every thread that sends.
@@ -174,13 +176,6 @@ impl Renderer {
             token,
             unsubscribe_url,
         } = self.prepare(environment, input)?;
-        let (html, text) = if fast {
-            self.body_fast(environment, &context, campaign)?
-        } else {
-            let mjml = self.mjml(environment, &context, campaign)?;
-            self.body_straightforward(environment, &context, campaign, &mjml)?
-        };
-
         let occurrence_key = input
             .occurrence
             .map_or_else(|| format!("at:{}", input.now), |o| o.key.clone());
@@ -220,24 +215,32 @@ impl Renderer {
             list_unsubscribe,
             boundary,
         };
-        let html_encoding = html.1;
-        let text_encoding = mime::encoding_of(&text);
-        let mut eml = mime::assemble(
-            head,
-            (text.clone(), text_encoding),
-            (html.0.clone(), html_encoding),
-        )
-        .map_err(RenderError::Message)?;
+        let assembled = if fast {
+            self.message_fast(environment, &context, campaign, head)?
+        } else {
+            let mjml = self.mjml(environment, &context, campaign)?;
+            let (html, text) = self.body_straightforward(environment, &context, campaign, &mjml)?;
+            let text_encoding = mime::encoding_of(&text);
+            mime::assemble(head, (text, text_encoding), html).map_err(RenderError::Message)?
+        };
+        let Assembled {
+            mut eml,
+            mut text,
+            mut html,
+        } = assembled;
         if let Some(dkim) = &self.dkim {
-            eml = dkim.sign(&eml, input.now).map_err(RenderError::Message)?;
+            let signed = dkim.sign(&eml, input.now).map_err(RenderError::Message)?;
+            let shift = signed.len() - eml.len();
+            (text, html) = (text.shifted(shift), html.shifted(shift));
+            eml = signed;
         }
         Ok(RenderedMessage {
             subject,
             preheader,
-            html: html.0,
-            text,
             message_id,
             eml,
+            html,
+            text,
         })
     }
 
@@ -251,7 +254,7 @@ impl Renderer {
         let customer = input.store.customer(input.customer);
         let token = unsubscribe::token(input.key, &customer.id, &campaign.id);
         let unsubscribe_url = unsubscribe::url(&input.config.unsubscribe, &token);
-        let mut context = context::build(input, &unsubscribe_url, &environment.tracker);
+        let mut context = context::build(input, &unsubscribe_url, &environment.tracker, &environment.cards);
         let subject = self.render_text(environment, SUBJECT, &context, campaign)?;
         let subject = shorten(&clean(&subject), MAX_SUBJECT_CHARS);
         if subject.is_empty() {
@@ -332,14 +335,15 @@ impl Renderer {
         Ok(((html, encoding), text))
     }
 
-    /// HTML and text by filling the compiled skeleton (compiling it first if
-    /// it is new).
-    fn body_fast(
+    /// The message by filling the compiled skeleton (compiling it first if
+    /// it is new), the HTML written straight into the message.
+    fn message_fast(
         &self,
         environment: &Environment,
         context: &tera::Context,
         campaign: &Campaign,
-    ) -> Result<((String, Encoding), String), RenderError> {
+        head: Head<'_>,
+    ) -> Result<Assembled, RenderError> {
         let mut recording = Recording::default();
         environment
             .tera
@@ -348,27 +352,46 @@ impl Renderer {
         let mjml = String::from_utf8(recording.output).map_err(|_| {
             RenderError::Message("the template wrote invalid UTF-8".to_string())
         })?;
-        let Some(cut) = skeleton::cut(&mjml, &recording.values) else {
-            return self.body_straightforward(environment, context, campaign, &mjml);
+        let straightforward = |head: Head<'_>| -> Result<Assembled, RenderError> {
+            let (html, text) = self.body_straightforward(environment, context, campaign, &mjml)?;
+            let text_encoding = mime::encoding_of(&text);
+            mime::assemble(head, (text, text_encoding), html).map_err(RenderError::Message)
         };
-        match environment.cache.get(&cut.skeleton).as_deref() {
+        let Some(cut) = skeleton::cut(&mjml, &recording.values) else {
+            return straightforward(head);
+        };
+        let entry = environment.cache.get(&cut.skeleton);
+        match entry.as_deref() {
             Some(Entry::Fill(compiled)) => {
+                let filling = compiled.filling(&cut);
+                let text = text::finish(&filling.text());
+                let text_encoding = mime::encoding_of(&text);
+                let html_encoding = filling.html_encoding();
+                if text_encoding == Encoding::QuotedPrintable
+                    || html_encoding == Encoding::QuotedPrintable
+                {
+                    let html = (filling.html(), html_encoding);
+                    return mime::assemble(head, (text, text_encoding), html)
+                        .map_err(RenderError::Message);
+                }
                 environment.cache.count_fill();
-                let (html, unfinished_text) = compiled.fill(&cut);
-                Ok((html, text::finish(&unfinished_text)))
+                mime::assemble_spliced(
+                    head,
+                    &text,
+                    text_encoding,
+                    filling.html_len(),
+                    html_encoding,
+                    |out| filling.write_html(out),
+                )
+                .map_err(RenderError::Message)
             }
-            Some(Entry::Straightforward) => {
-                self.body_straightforward(environment, context, campaign, &mjml)
-            }
+            Some(Entry::Straightforward) => straightforward(head),
             None => {
-                let straightforward =
-                    self.body_straightforward(environment, context, campaign, &mjml)?;
+                let (html, text) = self.body_straightforward(environment, context, campaign, &mjml)?;
                 let entry = match self.compile(&cut) {
                     Some(compiled) => {
-                        let (html, unfinished_text) = compiled.fill(&cut);
-                        if html == straightforward.0
-                            && text::finish(&unfinished_text) == straightforward.1
-                        {
+                        let filling = compiled.filling(&cut);
+                        if filling.html() == html.0 && text::finish(&filling.text()) == text {
                             Entry::Fill(compiled)
                         } else {
                             Entry::Straightforward
@@ -377,7 +400,8 @@ impl Renderer {
                     None => Entry::Straightforward,
                 };
                 environment.cache.insert(cut.skeleton, entry);
-                Ok(straightforward)
+                let text_encoding = mime::encoding_of(&text);
+                mime::assemble(head, (text, text_encoding), html).map_err(RenderError::Message)
             }
         }
     }
@@ -451,7 +475,7 @@ impl Renderer {
             .filter_map(|(index, name)| {
                 Some((name.clone(), locate::traced(self.sources.get(name)?, index)))
             });
-        let tera = build_tera(traced_sources, campaign).ok()?;
+        let tera = build_tera(traced_sources, campaign, &environment.tracker).ok()?;
         let output = tera.render(&environment.template, context).ok()?;
         Some(locate::untrace(&output))
     }
@@ -488,6 +512,7 @@ impl Renderer {
             input,
             &unsubscribe::url(&input.config.unsubscribe, &token),
             &environment.tracker,
+            &environment.cards,
         );
         context.insert("subject", "");
         context.insert("preheader", "");
@@ -553,11 +578,12 @@ fn shorten(text: &str, max_chars: usize) -> String {
 fn build_tera(
     files: impl IntoIterator<Item = (String, String)>,
     campaign: &Campaign,
+    tracker: &Arc<Tracker>,
 ) -> Result<tera::Tera, tera::Error> {
     let mut tera = tera::Tera::new();
     tera.autoescape_on(vec![".mjml", ".html"]);
     tera.set_escape_fn(skeleton::recording_escape);
-    super::filters::register(&mut tera, &campaign.utm);
+    super::filters::register(&mut tera, tracker);
     let mut all: Vec<(String, String)> = files.into_iter().collect();
     all.push((SUBJECT.to_string(), campaign.subject.clone()));
     all.push((
@@ -590,11 +616,13 @@ fn environment(
         ));
         return Err(problems);
     }
+    let tracker = Arc::new(Tracker::new(&campaign.utm));
     let tera = match build_tera(
         files
             .iter()
             .filter_map(|name| Some((name.clone(), sources.get(name)?.to_string()))),
         campaign,
+        &tracker,
     ) {
         Ok(tera) => tera,
         Err(error) => {
@@ -617,7 +645,8 @@ fn environment(
         template: campaign.template.clone(),
         files,
         cache: Cache::new(CACHE_CAPACITY),
-        tracker: Tracker::new(&campaign.utm),
+        tracker,
+        cards: CardMemo::default(),
     })
 }
 

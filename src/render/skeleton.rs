@@ -401,13 +401,7 @@ impl Pattern {
 
     /// The text with `value(slot, form)` in each slot.
     pub fn fill<'v>(&self, value: impl Fn(usize, Form) -> &'v str) -> String {
-        let mut length = self.static_len;
-        for part in &self.parts {
-            if let Part::Slot(slot, form) = *part {
-                length += value(slot as usize, form).len();
-            }
-        }
-        let mut out = String::with_capacity(length);
+        let mut out = String::with_capacity(self.len(&value));
         for part in &self.parts {
             match *part {
                 Part::Static(start, end) => out.push_str(&self.statics[start as usize..end as usize]),
@@ -415,6 +409,29 @@ impl Pattern {
             }
         }
         out
+    }
+
+    /// The length of the filled text.
+    pub fn len<'v>(&self, value: impl Fn(usize, Form) -> &'v str) -> usize {
+        let mut length = self.static_len;
+        for part in &self.parts {
+            if let Part::Slot(slot, form) = *part {
+                length += value(slot as usize, form).len();
+            }
+        }
+        length
+    }
+
+    /// Writes the filled text at the end of `out`.
+    pub fn write<'v>(&self, out: &mut Vec<u8>, value: impl Fn(usize, Form) -> &'v str) {
+        for part in &self.parts {
+            match *part {
+                Part::Static(start, end) => {
+                    out.extend_from_slice(&self.statics.as_bytes()[start as usize..end as usize])
+                }
+                Part::Slot(slot, form) => out.extend_from_slice(value(slot as usize, form).as_bytes()),
+            }
+        }
     }
 
     /// The body encoding of the filled text (the same as
@@ -489,9 +506,9 @@ impl Compiled {
         }
     }
 
-    /// HTML with its body encoding, and (unfinished) text, of a message cut as `cut`.
-    pub fn fill(&self, cut: &Cut<'_>) -> ((String, Encoding), String) {
-        let debugged: Vec<Option<(Cow<'_, str>, Cow<'_, str>)>> = cut
+    /// A message cut as `cut`, ready to be written out.
+    pub fn filling<'c>(&'c self, cut: &'c Cut<'c>) -> Filling<'c> {
+        let attribute = cut
             .values
             .iter()
             .zip(&self.in_attributes)
@@ -499,18 +516,60 @@ impl Compiled {
                 in_attribute.then(|| (debug_escape(escaped), debug_escape(plain)))
             })
             .collect();
-        let attribute = |slot: usize| debugged[slot].as_ref().map_or(("", ""), |(e, p)| (e.as_ref(), p.as_ref()));
-        let html_value = |slot: usize, form| match form {
-            Form::Text => cut.values[slot].0,
-            Form::Attribute => attribute(slot).0,
-        };
-        let html = self.html.fill(html_value);
-        let encoding = self.html.encoding(html_value);
-        let text = self.text.fill(|slot, form| match form {
-            Form::Text => cut.values[slot].1.as_ref(),
-            Form::Attribute => attribute(slot).1,
-        });
-        ((html, encoding), text)
+        Filling {
+            compiled: self,
+            cut,
+            attribute,
+        }
+    }
+}
+
+/// One message's values for a compiled skeleton.
+pub struct Filling<'c> {
+    compiled: &'c Compiled,
+    cut: &'c Cut<'c>,
+    /// Per slot in an attribute: its `Debug` forms (escaped, plain).
+    attribute: Vec<Option<(Cow<'c, str>, Cow<'c, str>)>>,
+}
+
+impl Filling<'_> {
+    fn html_value(&self, slot: usize, form: Form) -> &str {
+        match form {
+            Form::Text => self.cut.values[slot].0,
+            Form::Attribute => self.attribute[slot].as_ref().map_or("", |(e, _)| e),
+        }
+    }
+
+    fn text_value(&self, slot: usize, form: Form) -> &str {
+        match form {
+            Form::Text => &self.cut.values[slot].1,
+            Form::Attribute => self.attribute[slot].as_ref().map_or("", |(_, p)| p),
+        }
+    }
+
+    pub fn html(&self) -> String {
+        self.compiled.html.fill(|slot, form| self.html_value(slot, form))
+    }
+
+    pub fn html_len(&self) -> usize {
+        self.compiled.html.len(|slot, form| self.html_value(slot, form))
+    }
+
+    pub fn write_html(&self, out: &mut Vec<u8>) {
+        self.compiled
+            .html
+            .write(out, |slot, form| self.html_value(slot, form));
+    }
+
+    pub fn html_encoding(&self) -> Encoding {
+        self.compiled
+            .html
+            .encoding(|slot, form| self.html_value(slot, form))
+    }
+
+    /// The text part before [`super::text::finish`].
+    pub fn text(&self) -> String {
+        self.compiled.text.fill(|slot, form| self.text_value(slot, form))
     }
 }
 

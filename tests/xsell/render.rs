@@ -76,8 +76,8 @@ fn every_example_campaign_renders_as_snapshotted() {
         let message = render_example(campaign, false);
         let name = &campaign.id;
         insta::assert_snapshot!(format!("{name}.subject"), message.subject);
-        insta::assert_snapshot!(format!("{name}.text"), lf(&message.text));
-        insta::assert_snapshot!(format!("{name}.html"), lf(&message.html));
+        insta::assert_snapshot!(format!("{name}.text"), lf(message.text()));
+        insta::assert_snapshot!(format!("{name}.html"), lf(message.html()));
         insta::assert_binary_snapshot!(&format!("{name}.eml"), message.eml.clone());
         assert_eq!(
             render_example(campaign, true),

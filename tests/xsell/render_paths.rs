@@ -244,12 +244,12 @@ fn hostile_values_cannot_inject_markup_or_headers() {
         };
         let message = renderer.render(&input).unwrap();
         assert_eq!(message, renderer.render_straightforward(&input).unwrap());
-        let html = &message.html;
+        let html = message.html();
         assert!(!html.to_lowercase().contains("<script"), "no script tag");
         assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Soap"));
         assert!(html.contains("{{ 7*7 }} {% if true %}Cream{% endif %}"), "data is never evaluated");
         assert!(!html.contains("<b>Bo</b>"));
-        assert!(message.text.contains("<script>alert('x')</script> Soap"), "the text part shows names as they are");
+        assert!(message.text().contains("<script>alert('x')</script> Soap"), "the text part shows names as they are");
         assert_eq!(
             message.subject,
             format!("Your {SCRIPT_NAME} is waiting, {}", first_name.replace("\r\n", " "))
