@@ -6,5 +6,7 @@ mod campaign_errors;
 mod data_loading;
 mod peers;
 mod plan;
+mod render;
+mod render_paths;
 mod sending;
 mod suppression;
