@@ -81,6 +81,12 @@ pub enum Command {
         #[arg(long, default_value_t = 180)]
         days: u32,
     },
+    /// Plan, render and send one campaign (to the configured transport).
+    Send {
+        campaign: String,
+        #[command(flatten)]
+        args: SendArgs,
+    },
     /// Campaigns with their schedules, next due times and last runs.
     Schedule,
     /// The suppression list: addresses no campaign may mail.
@@ -88,6 +94,25 @@ pub enum Command {
         #[command(subcommand)]
         command: SuppressCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Render and report, but send nothing and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send at most this many messages (a first small batch).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Send a test copy of the first recipient's message to this address instead (not recorded).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Use this transport for this run: smtp://host:port, smtps://host:port or outbox:DIR.
+    #[arg(long)]
+    pub transport: Option<String>,
+    /// Re-send claims an earlier run never confirmed (check first: the server may have them).
+    #[arg(long)]
+    pub resend_unconfirmed: bool,
 }
 
 #[derive(Debug, Subcommand)]

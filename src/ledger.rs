@@ -459,6 +459,31 @@ impl Ledger {
         Ok(changed > 0)
     }
 
+    /// Records what planning decided for a message that is not sent now:
+    /// held out, skipped (with why) or deferred until `not_before`. A final
+    /// state already recorded is kept; a deferral or a transient failure is replaced.
+    pub fn record_outcome(
+        &mut self,
+        key: &MessageKey,
+        email: &str,
+        state: State,
+        reason: &str,
+        not_before: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        self.connection
+            .execute(
+                "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, not_before, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+                 ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET
+                   state = excluded.state, reason = excluded.reason, not_before = excluded.not_before, updated_at = excluded.updated_at
+                 WHERE messages.state = 'deferred' OR (messages.state = 'failed' AND messages.reason LIKE 'transient:%')",
+                params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, not_before, now],
+            )
+            .map_err(|e| ledger_error(&self.path, e))?;
+        Ok(())
+    }
+
     fn set_state(
         &mut self,
         key: &MessageKey,

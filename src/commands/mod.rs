@@ -6,6 +6,7 @@ mod offer;
 mod plan;
 mod schedule;
 mod schema;
+mod send;
 mod suppress;
 
 use crate::cli::{Cli, Command, OfferCommand};
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         } => offer::verify(global, code, occurrence.as_deref()),
         Command::Suppress { command } => suppress::run(global, command),
         Command::Schedule => schedule::run(global),
+        Command::Send { campaign, args } => send::run(global, campaign, args),
         Command::Generate {
             out,
             customers,

@@ -34,7 +34,10 @@ pub fn clean(value: &str) -> Cow<'_, str> {
         c.is_control() || (c.is_whitespace() && c != '\u{a0}')
     }
     fn dropped(c: char) -> bool {
-        matches!(c, '\u{FDD0}'..='\u{FDEF}' | '\u{FFFE}' | '\u{FFFF}' | '\u{200B}')
+        matches!(
+            c,
+            '\u{FDD0}'..='\u{FDEF}' | '\u{FFFE}' | '\u{FFFF}' | '\u{200B}'
+        )
     }
     if is_clean(value, spacing, dropped) {
         return Cow::Borrowed(value);

@@ -223,8 +223,14 @@ mod tests {
         let la: Tz = "America/Los_Angeles".parse().unwrap();
         let paris: Tz = "Europe/Paris".parse().unwrap();
         assert_eq!(date(at, la, "en-US", DateStyle::Long), "November 22, 2026");
-        assert_eq!(date(at, paris, "fr-FR", DateStyle::Long), "23 novembre 2026");
-        assert_eq!(date(at, paris, "de-DE", DateStyle::Long), "23. November 2026");
+        assert_eq!(
+            date(at, paris, "fr-FR", DateStyle::Long),
+            "23 novembre 2026"
+        );
+        assert_eq!(
+            date(at, paris, "de-DE", DateStyle::Long),
+            "23. November 2026"
+        );
         assert_eq!(date(at, paris, "en-GB", DateStyle::Short), "23/11/2026");
         assert_eq!(
             date(at, la, "en-US", DateStyle::DateTime),

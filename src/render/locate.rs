@@ -97,7 +97,13 @@ pub fn position(marks: &[Mark], clean: &str, offset: usize) -> Option<(usize, us
     let mark = marks.iter().rev().find(|m| m.offset <= offset)?;
     let between = clean.get(mark.offset..offset)?;
     let newlines = between.matches('\n').count();
-    let column = between.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    let column = between
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
     Some((mark.file, mark.line + newlines, column))
 }
 

@@ -254,7 +254,12 @@ impl Renderer {
         let customer = input.store.customer(input.customer);
         let token = unsubscribe::token(input.key, &customer.id, &campaign.id);
         let unsubscribe_url = unsubscribe::url(&input.config.unsubscribe, &token);
-        let mut context = context::build(input, &unsubscribe_url, &environment.tracker, &environment.cards);
+        let mut context = context::build(
+            input,
+            &unsubscribe_url,
+            &environment.tracker,
+            &environment.cards,
+        );
         let subject = self.render_text(environment, SUBJECT, &context, campaign)?;
         let subject = shorten(&clean(&subject), MAX_SUBJECT_CHARS);
         if subject.is_empty() {
@@ -267,8 +272,9 @@ impl Renderer {
             )));
         }
         let preheader = match campaign.preheader {
-            Some(_) => clean(&self.render_text(environment, PREHEADER, &context, campaign)?)
-                .into_owned(),
+            Some(_) => {
+                clean(&self.render_text(environment, PREHEADER, &context, campaign)?).into_owned()
+            }
             None => String::new(),
         };
         context.insert("subject", &subject);
@@ -299,10 +305,13 @@ impl Renderer {
         context: &tera::Context,
         campaign: &Campaign,
     ) -> Result<String, RenderError> {
-        environment
-            .tera
-            .render(name, context)
-            .map_err(|error| RenderError::Template(templates::tera_problem(&error, &self.sources, Some(campaign))))
+        environment.tera.render(name, context).map_err(|error| {
+            RenderError::Template(templates::tera_problem(
+                &error,
+                &self.sources,
+                Some(campaign),
+            ))
+        })
     }
 
     fn mjml(
@@ -314,7 +323,13 @@ impl Renderer {
         environment
             .tera
             .render(&environment.template, context)
-            .map_err(|error| RenderError::Template(templates::tera_problem(&error, &self.sources, Some(campaign))))
+            .map_err(|error| {
+                RenderError::Template(templates::tera_problem(
+                    &error,
+                    &self.sources,
+                    Some(campaign),
+                ))
+            })
     }
 
     /// HTML (with its encoding) and finished text, the straightforward way.
@@ -348,10 +363,15 @@ impl Renderer {
         environment
             .tera
             .render_to(&environment.template, context, &mut recording)
-            .map_err(|error| RenderError::Template(templates::tera_problem(&error, &self.sources, Some(campaign))))?;
-        let mjml = String::from_utf8(recording.output).map_err(|_| {
-            RenderError::Message("the template wrote invalid UTF-8".to_string())
-        })?;
+            .map_err(|error| {
+                RenderError::Template(templates::tera_problem(
+                    &error,
+                    &self.sources,
+                    Some(campaign),
+                ))
+            })?;
+        let mjml = String::from_utf8(recording.output)
+            .map_err(|_| RenderError::Message("the template wrote invalid UTF-8".to_string()))?;
         let straightforward = |head: Head<'_>| -> Result<Assembled, RenderError> {
             let (html, text) = self.body_straightforward(environment, context, campaign, &mjml)?;
             let text_encoding = mime::encoding_of(&text);
@@ -387,7 +407,8 @@ impl Renderer {
             }
             Some(Entry::Straightforward) => straightforward(head),
             None => {
-                let (html, text) = self.body_straightforward(environment, context, campaign, &mjml)?;
+                let (html, text) =
+                    self.body_straightforward(environment, context, campaign, &mjml)?;
                 let entry = match self.compile(&cut) {
                     Some(compiled) => {
                         let filling = compiled.filling(&cut);
@@ -501,10 +522,7 @@ impl Renderer {
 
     /// mrml's warnings for this message's MJML, located in the templates
     /// (for `xsell check`).
-    pub fn mjml_warnings(
-        &self,
-        input: &MessageInput<'_>,
-    ) -> Result<Vec<Diagnostic>, RenderError> {
+    pub fn mjml_warnings(&self, input: &MessageInput<'_>) -> Result<Vec<Diagnostic>, RenderError> {
         let environment = self.environment(input.campaign)?;
         let customer = input.store.customer(input.customer);
         let token = unsubscribe::token(input.key, &customer.id, &input.campaign.id);
@@ -517,10 +535,9 @@ impl Renderer {
         context.insert("subject", "");
         context.insert("preheader", "");
         let mjml = self.mjml(environment, &context, input.campaign)?;
-        let warnings = self
-            .converter
-            .warnings(&mjml)
-            .map_err(|problem| self.mjml_error(environment, &context, input.campaign, &mjml, &problem))?;
+        let warnings = self.converter.warnings(&mjml).map_err(|problem| {
+            self.mjml_error(environment, &context, input.campaign, &mjml, &problem)
+        })?;
         Ok(warnings
             .iter()
             .map(|warning| {
@@ -537,13 +554,19 @@ impl Renderer {
         mjml: &str,
         warning: &MjmlProblem,
     ) -> Diagnostic {
-        let located = self
-            .traced_render(environment, context, campaign)
-            .and_then(|(clean_output, marks)| {
-                let found = self.converter.warnings(&clean_output).ok()?;
-                let same = found.iter().find(|w| w.message == warning.message)?;
-                self.diagnostic_at(environment, &marks, &clean_output, same.offset, &warning.message)
-            });
+        let located =
+            self.traced_render(environment, context, campaign)
+                .and_then(|(clean_output, marks)| {
+                    let found = self.converter.warnings(&clean_output).ok()?;
+                    let same = found.iter().find(|w| w.message == warning.message)?;
+                    self.diagnostic_at(
+                        environment,
+                        &marks,
+                        &clean_output,
+                        same.offset,
+                        &warning.message,
+                    )
+                });
         located.unwrap_or_else(|| {
             let (line, _) = crate::diagnostic::line_column(mjml, warning.offset);
             Diagnostic::file(
@@ -612,7 +635,11 @@ fn environment(
             &campaign.file.text,
             campaign.file.template_at.0,
             campaign.file.template_at.1,
-            format!("template `{}` is not in {}", campaign.template, sources.dir.display()),
+            format!(
+                "template `{}` is not in {}",
+                campaign.template,
+                sources.dir.display()
+            ),
         ));
         return Err(problems);
     }

@@ -186,7 +186,8 @@ pub fn tera_problems(
             let text = error_chain(error);
             let reports = parse_reports(&text);
             if reports.is_empty() {
-                let file = campaign.map_or_else(|| sources.dir.clone(), |c| sources.display(&c.template));
+                let file =
+                    campaign.map_or_else(|| sources.dir.clone(), |c| sources.display(&c.template));
                 problems.push(Diagnostic::file(file, text));
             }
             for (message, file, line, column) in reports {
@@ -215,7 +216,10 @@ fn parse_reports(text: &str) -> Vec<(String, String, usize, usize)> {
         let Some(message) = line.strip_prefix("error: ") else {
             continue;
         };
-        let Some(place) = lines.peek().and_then(|l| l.trim_start().strip_prefix("--> ")) else {
+        let Some(place) = lines
+            .peek()
+            .and_then(|l| l.trim_start().strip_prefix("--> "))
+        else {
             continue;
         };
         let mut pieces = place.rsplitn(3, ':');

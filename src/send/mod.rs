@@ -2,6 +2,7 @@
 //! global rate limit, and the loop that claims each message in the ledger,
 //! hands it to the transport and records the outcome.
 
+pub mod campaign;
 pub mod engine;
 pub mod outbox;
 pub mod smtp;
