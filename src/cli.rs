@@ -87,6 +87,11 @@ pub enum Command {
         #[command(flatten)]
         args: SendArgs,
     },
+    /// Send every campaign that is due (the cron entry point).
+    Run {
+        #[command(flatten)]
+        args: RunArgs,
+    },
     /// Campaigns with their schedules, next due times and last runs.
     Schedule,
     /// The suppression list: addresses no campaign may mail.
@@ -94,6 +99,22 @@ pub enum Command {
         #[command(subcommand)]
         command: SuppressCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Plan and render what is due, but send nothing and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only these campaigns (repeatable).
+    #[arg(long)]
+    pub only: Vec<String>,
+    /// Use this transport for this run: smtp://host:port, smtps://host:port or outbox:DIR.
+    #[arg(long)]
+    pub transport: Option<String>,
+    /// Re-send claims an earlier run never confirmed (check first: the server may have them).
+    #[arg(long)]
+    pub resend_unconfirmed: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ mod check;
 mod generate;
 mod offer;
 mod plan;
+mod run;
 mod schedule;
 mod schema;
 mod send;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         } => offer::verify(global, code, occurrence.as_deref()),
         Command::Suppress { command } => suppress::run(global, command),
         Command::Schedule => schedule::run(global),
+        Command::Run { args } => run::run(global, args),
         Command::Send { campaign, args } => send::run(global, campaign, args),
         Command::Generate {
             out,
