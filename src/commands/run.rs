@@ -99,7 +99,7 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
     let campaigns: Vec<Campaign> = workspace
         .campaigns
         .iter()
-        .filter(|c| c.enabled && (args.only.is_empty() || args.only.iter().any(|o| *o == c.id)))
+        .filter(|c| c.enabled && (args.only.is_empty() || args.only.contains(&c.id)))
         .cloned()
         .collect();
     let sender = super::send::sender(workspace, &transport, now.timestamp(), args.dry_run)?;

@@ -128,7 +128,7 @@ async fn send_test_copy(
         .transport
         .deliver(
             0,
-            &sender.config.sender.from.email.to_string(),
+            sender.config.sender.from.email.as_ref(),
             address,
             &prepared.bytes,
             &format!("test-{}", prepared.file_name),
