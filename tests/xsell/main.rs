@@ -8,5 +8,6 @@ mod peers;
 mod plan;
 mod render;
 mod render_paths;
+mod send_cli;
 mod sending;
 mod suppression;

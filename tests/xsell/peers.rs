@@ -38,9 +38,11 @@ impl Server {
             .filter(|p| !p.to_string_lossy().ends_with(".tmp"))
             .collect();
         paths.sort();
+        // A file can be renamed away between listing and reading (a server finishing it): skip it.
         paths
             .iter()
-            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .filter_map(|p| std::fs::read(p).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .collect()
     }
 
