@@ -8,6 +8,7 @@ mod peers;
 mod plan;
 mod render;
 mod render_paths;
+mod run_week;
 mod send_cli;
 mod sending;
 mod suppression;
