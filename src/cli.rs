@@ -68,6 +68,18 @@ pub enum Command {
         #[arg(long, default_value_t = 180)]
         days: u32,
     },
+    /// Offline quality of each list source on a time split, next to bestsellers.
+    Backtest {
+        /// Hide every event at and after this time (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long, value_parser = parse_now)]
+        split: DateTime<Utc>,
+        /// Products asked of each source per customer.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Sources to compare (repeat or separate with commas); default all. Bestsellers is always shown.
+        #[arg(long = "source", value_delimiter = ',')]
+        sources: Vec<String>,
+    },
 }
 
 /// RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` / `YYYY-MM-DD` taken as UTC.

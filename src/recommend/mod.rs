@@ -14,6 +14,7 @@
 //! Everything here is a pure function of (store, campaign, customer, moment,
 //! now): no clock, no randomness, ties broken by product position.
 
+pub mod backtest;
 mod copurchase;
 mod guards;
 mod history;

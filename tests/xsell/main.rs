@@ -2,5 +2,6 @@
 
 mod support;
 
+mod backtest;
 mod campaign_errors;
 mod data_loading;

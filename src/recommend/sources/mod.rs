@@ -29,6 +29,10 @@ pub(crate) struct Candidate {
     pub why: Why,
 }
 
+/// Upgrade and ecosystem look at this many seeds at most (the most relevant):
+/// a wholesaler's 500 recent purchases are not 500 upgrade paths.
+pub const MAX_FAMILY_SEEDS: usize = 20;
+
 /// Takes candidates best first; says `Break` when the list is full.
 pub(crate) type Sink<'s> = dyn FnMut(Candidate) -> ControlFlow<()> + 's;
 
