@@ -5,7 +5,7 @@
 //! resolved at the split, so nothing after it is looked at. Each customer
 //! who ordered both before and after the split asks each source for K
 //! products (seeded, where a source needs seeds, from their purchases in
-//! the 90 days before the split). Two protocols:
+//! the year before the split). Two protocols:
 //!
 //! - **all**: any product bought after the split counts, owned ones included
 //!   (replenishment is a fair answer);
@@ -26,8 +26,9 @@ use crate::data::{CustomerIx, ProductIx, Store};
 
 use super::Recommender;
 
-/// Look-back of the purchases that seed cross-sell, upgrade and ecosystem.
-pub const SEED_WINDOW_DAYS: i64 = 90;
+/// Look-back of the purchases that seed cross-sell, upgrade and ecosystem:
+/// everything the shop knows of the customer's recent year.
+pub const SEED_WINDOW_DAYS: i64 = 365;
 
 /// A source as the backtest asks it, by name.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,7 @@ impl Contender {
         [
             "bestsellers",
             "cross_sell",
+            "cross_sell+bestsellers",
             "similar_customers",
             "order_reminders",
             "upgrade",
@@ -55,12 +57,14 @@ impl Contender {
         .collect()
     }
 
-    /// The names [`Contender::named`] knows.
-    pub const NAMES: [&'static str; 7] = [
+    /// The names [`Contender::named`] knows. `cross_sell+bestsellers` is
+    /// cross-sell with bestsellers as its fallback, as campaigns use it.
+    pub const NAMES: [&'static str; 8] = [
         "bestsellers",
         "new_arrivals",
         "order_reminders",
         "cross_sell",
+        "cross_sell+bestsellers",
         "similar_customers",
         "upgrade",
         "ecosystem",
@@ -70,11 +74,24 @@ impl Contender {
         let seed = Seed::RecentPurchases {
             window: TimeDelta::days(SEED_WINDOW_DAYS),
         };
-        let pick = match name {
-            "bestsellers" => Source::Bestsellers {
-                scope: Scope::Catalog,
-                window: TimeDelta::days(90),
-            },
+        let bestsellers = Source::Bestsellers {
+            scope: Scope::Catalog,
+            window: TimeDelta::days(90),
+        };
+        let (pick, fallback) = match name {
+            "cross_sell+bestsellers" => (Source::CrossSell { seed }, vec![bestsellers]),
+            "bestsellers" => (bestsellers, Vec::new()),
+            other => (Contender::single(other, seed)?, Vec::new()),
+        };
+        Some(Contender {
+            name: name.to_string(),
+            pick,
+            fallback,
+        })
+    }
+
+    fn single(name: &str, seed: Seed) -> Option<Source> {
+        Some(match name {
             "new_arrivals" => Source::NewArrivals {
                 scope: Scope::Catalog,
                 since: TimeDelta::days(30),
@@ -85,11 +102,6 @@ impl Contender {
             "upgrade" => Source::Upgrade { seed },
             "ecosystem" => Source::Ecosystem { seed },
             _ => return None,
-        };
-        Some(Contender {
-            name: name.to_string(),
-            pick,
-            fallback: Vec::new(),
         })
     }
 }

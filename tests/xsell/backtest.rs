@@ -46,13 +46,13 @@ fn backtest_prints_each_sources_figures_next_to_bestsellers_under_both_protocols
         "--k",
         "2",
         "--source",
-        "cross_sell",
+        "similar_customers",
     ]);
     assert_eq!(run.code, 0, "{run:?}");
     // Bestsellers before the split: A (3 buyers), B (2), C (1).
     // all: c3 gets [A, B] and buys B (rank 2); c4 gets [A, B] and buys C, D.
     // new: c3 gets [B, C] (A is owned): B at rank 1; c4 gets [A, B].
-    // cross_sell seeds c3 with A → B (bought with A by 2 customers); c4's C has no complement.
+    // similar_customers: A's buyers also bought B, so c3 gets [B]; nobody else bought C, so c4 gets nothing.
     assert_eq!(
         run.stdout,
         "\
@@ -62,12 +62,12 @@ Learned from 4 orders before the split (2 after); 2 customers ordered before and
 all: any product bought after the split counts (2 customers)
   source                HR@2     P@2     R@2   NDCG@2  vs best  coverage  short lists
   bestsellers          0.500   0.250   0.500    0.315    1.00×     50.0%            0
-  cross_sell           0.500   0.250   0.500    0.500    1.58×     25.0%            2
+  similar_customers    0.500   0.250   0.500    0.500    1.58×     25.0%            2
 
 new: only products never bought before count; owned products are not suggested (2 customers)
   source                HR@2     P@2     R@2   NDCG@2  vs best  coverage  short lists
   bestsellers          0.500   0.250   0.500    0.500    1.00×     75.0%            0
-  cross_sell           0.500   0.250   0.500    0.500    1.00×     25.0%            2
+  similar_customers    0.500   0.250   0.500    0.500    1.00×     25.0%            2
 
 HR: share of customers who bought at least one of the 2; P: share of the 2 bought; R: share of what they bought that was suggested;
 NDCG: hits weighted by rank; vs best: NDCG over bestsellers'; short lists: customers given fewer than 2.
@@ -115,7 +115,7 @@ fn backtest_refuses_a_split_outside_the_data_and_unknown_sources() {
         (run.code, run.stderr.as_str()),
         (
             1,
-            "error: unknown source `magic`; the sources a backtest can compare are: bestsellers, new_arrivals, order_reminders, cross_sell, similar_customers, upgrade, ecosystem\n"
+            "error: unknown source `magic`; the sources a backtest can compare are: bestsellers, new_arrivals, order_reminders, cross_sell, cross_sell+bestsellers, similar_customers, upgrade, ecosystem\n"
         )
     );
 }

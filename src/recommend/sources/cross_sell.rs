@@ -2,7 +2,9 @@
 //! recent purchases or views), from the co-purchase model: each candidate
 //! scores the sum of its shrunk lifts with every seed (see
 //! `copurchase.rs`), and its reason names the seed it goes with best.
-//! A seed is never its own complement.
+//! A seed may be the complement of another seed (two recent purchases that
+//! go together); whether owned products may be suggested is for the
+//! `exclude_purchased` guard to say, as for every source.
 
 use rustc_hash::FxHashMap;
 
@@ -13,16 +15,11 @@ use super::super::resolve::Context;
 use super::{Candidate, Sink, offer_by_score};
 
 pub(crate) fn run(context: &Context<'_>, seeds: &[ProductIx], sink: &mut Sink<'_>) {
-    let mut sorted_seeds = seeds.to_vec();
-    sorted_seeds.sort_unstable();
     let mut scored: FxHashMap<ProductIx, Candidate> = FxHashMap::default();
     // Best single-seed contribution of each candidate, for its reason.
     let mut best: FxHashMap<ProductIx, f32> = FxHashMap::default();
     for seed in seeds {
         for complement in context.model.copurchase.complements(*seed) {
-            if sorted_seeds.binary_search(&complement.product).is_ok() {
-                continue;
-            }
             let why = Why::CrossSell {
                 seed: *seed,
                 customers: complement.customers,

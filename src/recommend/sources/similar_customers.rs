@@ -1,8 +1,8 @@
 //! `similar_customers`: what customers with histories like this one's
 //! bought, by item-based nearest neighbours with BM25 weights (see
 //! `item_knn.rs`). Every product the customer bought before `now` votes
-//! for its most similar products, weighted by how many of the customer's
-//! orders contained it; the reason names the product that voted most.
+//! once for its most similar products (a wholesaler's 40 re-orders of one
+//! item do not drown the rest); the reason names the product that voted most.
 
 use rustc_hash::FxHashMap;
 
@@ -16,9 +16,8 @@ pub(crate) fn run(context: &Context<'_>, sink: &mut Sink<'_>) {
     let mut scored: FxHashMap<ProductIx, Candidate> = FxHashMap::default();
     let mut best: FxHashMap<ProductIx, f64> = FxHashMap::default();
     for owned in context.history.owned() {
-        let weight = f64::from(owned.times);
         for similar in context.model.item_knn.similar(owned.product) {
-            let vote = weight * f64::from(similar.score);
+            let vote = f64::from(similar.score);
             let why = Why::Similar {
                 because: owned.product,
                 together: similar.together,
