@@ -105,7 +105,7 @@ pub fn text(report: &Report) -> String {
             .find(|s| s.source == "bestsellers")
             .map(|s| s.ndcg);
         out += &format!(
-            "  {:<18} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9} {:>12}\n",
+            "  {:<22} {:>7} {:>7} {:>7} {:>8} {:>8} {:>9} {:>12}\n",
             "source",
             format!("HR@{k}"),
             format!("P@{k}"),
@@ -121,7 +121,7 @@ pub fn text(report: &Report) -> String {
                 _ => "-".to_string(),
             };
             out += &format!(
-                "  {:<18} {:>7.3} {:>7.3} {:>7.3} {:>8.3} {:>8} {:>8.1}% {:>12}\n",
+                "  {:<22} {:>7.3} {:>7.3} {:>7.3} {:>8.3} {:>8} {:>8.1}% {:>12}\n",
                 s.source,
                 s.hit_rate,
                 s.precision,

@@ -60,14 +60,14 @@ Backtest at 2026-04-11 00:00 UTC, K = 2
 Learned from 4 orders before the split (2 after); 2 customers ordered before and after it; 4 products.
 
 all: any product bought after the split counts (2 customers)
-  source                HR@2     P@2     R@2   NDCG@2  vs best  coverage  short lists
-  bestsellers          0.500   0.250   0.500    0.315    1.00×     50.0%            0
-  similar_customers    0.500   0.250   0.500    0.500    1.58×     25.0%            2
+  source                    HR@2     P@2     R@2   NDCG@2  vs best  coverage  short lists
+  bestsellers              0.500   0.250   0.500    0.315    1.00×     50.0%            0
+  similar_customers        0.500   0.250   0.500    0.500    1.58×     25.0%            2
 
 new: only products never bought before count; owned products are not suggested (2 customers)
-  source                HR@2     P@2     R@2   NDCG@2  vs best  coverage  short lists
-  bestsellers          0.500   0.250   0.500    0.500    1.00×     75.0%            0
-  similar_customers    0.500   0.250   0.500    0.500    1.00×     25.0%            2
+  source                    HR@2     P@2     R@2   NDCG@2  vs best  coverage  short lists
+  bestsellers              0.500   0.250   0.500    0.500    1.00×     75.0%            0
+  similar_customers        0.500   0.250   0.500    0.500    1.00×     25.0%            2
 
 HR: share of customers who bought at least one of the 2; P: share of the 2 bought; R: share of what they bought that was suggested;
 NDCG: hits weighted by rank; vs best: NDCG over bestsellers'; short lists: customers given fewer than 2.

@@ -6,18 +6,14 @@
 //! go together); whether owned products may be suggested is for the
 //! `exclude_purchased` guard to say, as for every source.
 
-use rustc_hash::FxHashMap;
-
 use crate::data::ProductIx;
 
 use super::super::reason::Why;
 use super::super::resolve::Context;
-use super::{Candidate, Sink, offer_by_score};
+use super::{Sink, Tally};
 
 pub(crate) fn run(context: &Context<'_>, seeds: &[ProductIx], sink: &mut Sink<'_>) {
-    let mut scored: FxHashMap<ProductIx, Candidate> = FxHashMap::default();
-    // Best single-seed contribution of each candidate, for its reason.
-    let mut best: FxHashMap<ProductIx, f32> = FxHashMap::default();
+    let mut tally = Tally::with_capacity(context.store.products().len().min(1024));
     for seed in seeds {
         for complement in context.model.copurchase.complements(*seed) {
             let why = Why::CrossSell {
@@ -25,18 +21,8 @@ pub(crate) fn run(context: &Context<'_>, seeds: &[ProductIx], sink: &mut Sink<'_
                 customers: complement.customers,
                 lift: complement.lift,
             };
-            let entry = scored.entry(complement.product).or_insert(Candidate {
-                product: complement.product,
-                score: 0.0,
-                why,
-            });
-            entry.score += f64::from(complement.score);
-            let strongest = best.entry(complement.product).or_insert(complement.score);
-            if complement.score > *strongest {
-                *strongest = complement.score;
-                entry.why = why;
-            }
+            tally.add(complement.product, f64::from(complement.score), why);
         }
     }
-    offer_by_score(scored.into_values().collect(), sink);
+    tally.offer(sink);
 }
