@@ -31,6 +31,14 @@ pub fn run(global: &Global, split: DateTime<Utc>, k: usize, sources: &[String]) 
             data_span(store)
         )));
     }
+    if report.customers_before_and_after == 0 {
+        return Err(Error::usage(format!(
+            "--split {}: no customer ordered both before and after it ({} orders before, {} after), so there is nothing to compare",
+            data::timestamp(split).format("%Y-%m-%d %H:%M UTC"),
+            thousands(report.orders_before),
+            thousands(report.orders_after),
+        )));
+    }
     match global.format {
         Format::Json => print_json(&report)?,
         Format::Text => print!("{}", text(&report)),

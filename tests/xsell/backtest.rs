@@ -101,13 +101,21 @@ fn backtest_json_has_every_figure() {
 }
 
 #[test]
-fn backtest_refuses_a_split_outside_the_data_and_unknown_sources() {
+fn backtest_refuses_a_split_outside_the_data_or_with_nobody_to_evaluate_and_unknown_sources() {
     let run = shop().xsell(&["backtest", "--split", "2030-01-01"]);
     assert_eq!(
         (run.code, run.stderr.as_str()),
         (
             1,
             "error: --split 2030-01-01 00:00 UTC leaves 6 orders before it and 0 after: choose a date inside the data (orders run from 2026-02-20 to 2026-05-01)\n"
+        )
+    );
+    let run = shop().xsell(&["backtest", "--split", "2026-02-25"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (
+            1,
+            "error: --split 2026-02-25 00:00 UTC: no customer ordered both before and after it (2 orders before, 4 after), so there is nothing to compare\n"
         )
     );
     let run = shop().xsell(&["backtest", "--split", "2026-04-11", "--source", "magic"]);
