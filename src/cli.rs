@@ -50,6 +50,19 @@ pub enum Command {
         /// Only these campaigns (ids); default all.
         campaigns: Vec<String>,
     },
+    /// Who would get what, and why; who is left out, and why. Sends nothing.
+    Plan {
+        /// The campaign id (or file name without .yaml).
+        campaign: String,
+        /// Show at most this many recipients and skips in detail (the summary counts all).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Offer codes.
+    Offer {
+        #[command(subcommand)]
+        command: OfferCommand,
+    },
     /// Print the JSON Schema of campaign files (for editor autocompletion).
     Schema,
     /// Write a synthetic example shop (catalog, customers, events) as CSV.
@@ -79,6 +92,49 @@ pub enum Command {
         /// Sources to compare (repeat or separate with commas); default all. Bestsellers is always shown.
         #[arg(long = "source", value_delimiter = ',')]
         sources: Vec<String>,
+    },
+    /// Campaigns with their schedules, next due times and last runs.
+    Schedule,
+    /// The suppression list: addresses no campaign may mail.
+    Suppress {
+        #[command(subcommand)]
+        command: SuppressCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuppressCommand {
+    /// Suppress addresses.
+    Add {
+        #[arg(required = true)]
+        emails: Vec<String>,
+        /// unsubscribed, bounced, complained or manual.
+        #[arg(long, default_value = "manual")]
+        reason: String,
+    },
+    /// Allow addresses again (e.g. a customer who re-subscribed).
+    Remove {
+        #[arg(required = true)]
+        emails: Vec<String>,
+    },
+    /// List suppressed addresses.
+    List,
+    /// Import an unsubscribe export (CSV with an `email` column); all or nothing.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "unsubscribed")]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OfferCommand {
+    /// Which campaign and customer a unique offer code was made for, or that it is not valid.
+    Verify {
+        code: String,
+        /// Also check the code was made for this moment (its occurrence key).
+        #[arg(long)]
+        occurrence: Option<String>,
     },
 }
 

@@ -199,6 +199,8 @@ pub struct SmtpConfig {
     /// `tls = "none"` to a host that is not loopback must be forced explicitly.
     pub allow_insecure: bool,
     pub hello_name: Option<String>,
+    /// Extra trusted CA certificates (PEM file), for a relay with a private CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -379,6 +381,7 @@ struct RawTransport {
     timeout: Option<Spanned<String>>,
     allow_insecure: Option<bool>,
     hello_name: Option<String>,
+    ca_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -939,6 +942,7 @@ impl Checker<'_> {
                 timeout: self.duration(raw.timeout, TimeDelta::seconds(30)),
                 allow_insecure: raw.allow_insecure.unwrap_or(false),
                 hello_name: raw.hello_name,
+                ca_file: raw.ca_file.map(|f| self.path(&f)),
             }),
             other => {
                 let message = format!("unknown transport `{other}`: expected `outbox` or `smtp`");

@@ -7,7 +7,8 @@ use crate::cli::{Format, Global};
 use crate::data::TableReport;
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
-use crate::render::templates;
+use crate::render;
+use crate::signing::SigningKey;
 use crate::workspace;
 
 #[derive(Serialize)]
@@ -28,8 +29,19 @@ pub fn run(global: &Global, only: &[String]) -> Result<i32> {
     let Some(config) = &inspection.config else {
         return Err(Error::Files(inspection.problems));
     };
-    let (template_count, template_problems) =
-        templates::check_templates(&config.templates_dir, root);
+    let store = inspection.loaded.as_ref().map(|l| &l.store);
+    let now = global
+        .now
+        .map(|t| t.timestamp())
+        .or_else(|| store.and_then(|s| s.last_event_ts()))
+        .unwrap_or_default();
+    let (template_count, template_problems) = render::check::check(
+        config,
+        &inspection.campaigns,
+        store,
+        &SigningKey::from_config(config),
+        now,
+    );
     inspection.problems.extend(template_problems);
     for id in only {
         if !inspection.campaigns.iter().any(|c| &c.id == id)

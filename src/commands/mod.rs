@@ -3,9 +3,13 @@
 mod backtest;
 mod check;
 mod generate;
+mod offer;
+mod plan;
+mod schedule;
 mod schema;
+mod suppress;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, OfferCommand};
 use crate::error::{Error, Result};
 
 /// Runs the command; `Ok` holds the exit code (a command may succeed with warnings).
@@ -14,6 +18,12 @@ pub fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Check { campaigns } => check::run(global, campaigns),
         Command::Schema => schema::run(),
+        Command::Plan { campaign, limit } => plan::run(global, campaign, *limit),
+        Command::Offer {
+            command: OfferCommand::Verify { code, occurrence },
+        } => offer::verify(global, code, occurrence.as_deref()),
+        Command::Suppress { command } => suppress::run(global, command),
+        Command::Schedule => schedule::run(global),
         Command::Generate {
             out,
             customers,
