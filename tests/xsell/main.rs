@@ -2,6 +2,7 @@
 
 mod support;
 
+mod backtest;
 mod campaign_errors;
 mod data_loading;
 mod peers;
