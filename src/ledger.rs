@@ -286,157 +286,55 @@ impl Ledger {
         now: i64,
         cap_window: i64,
         resend_unconfirmed: bool,
-        caps: impl FnOnce(&[PastSend]) -> CapVerdict,
+        caps: impl FnOnce(&[PastSend]) -> CapVerdict + Send,
     ) -> Result<Claim> {
+        let request = ClaimRequest { key: key.clone(), email: email.to_string(), now, cap_window, resend_unconfirmed };
+        let mut written = self.write(vec![Write::Claim(request, Box::new(caps))])?;
+        match written.pop() {
+            Some(Written::Claim(claim)) => Ok(claim),
+            _ => Err(Error::internal("ledger: a claim wrote no claim")),
+        }
+    }
+
+    /// Applies several writes in one transaction (a *group commit*: the send
+    /// loop's workers share commits, so the ledger keeps up with the SMTP
+    /// server). Each claim is decided on the state left by the writes before it.
+    pub fn write(&mut self, writes: Vec<Write<'_>>) -> Result<Vec<Written>> {
         let path = self.path.clone();
         let owner = self.owner.clone();
         let fail = |e: rusqlite::Error| ledger_error(&path, e);
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let existing: Option<(String, Option<String>, Option<i64>, u32)> = transaction
-            .query_row(
-                "SELECT state, owner, not_before, attempts FROM messages WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3",
-                params![key.campaign, key.customer, key.occurrence],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-            )
-            .optional()
-            .map_err(fail)?;
-        let attempts = match &existing {
-            None => 0,
-            Some((state, previous_owner, not_before, attempts)) => match State::parse(state) {
-                State::Sent | State::Skipped | State::HeldOut => {
-                    return Ok(Claim::AlreadyHandled(State::parse(state)));
+        let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
+        let mut written = Vec::with_capacity(writes.len());
+        for write in writes {
+            written.push(match write {
+                Write::Claim(request, caps) => Written::Claim(claim_in(&transaction, &owner, &request, caps).map_err(fail)?),
+                Write::Sent { key, message_id, now } => {
+                    set_state_in(&transaction, &key, State::Sent, None, Some(&message_id), now).map_err(fail)?;
+                    Written::Done
                 }
-                State::Failed if state_is_permanent(&transaction, key).map_err(fail)? => {
-                    return Ok(Claim::AlreadyHandled(State::Failed));
-                }
-                State::Failed => *attempts,
-                State::Deferred => match not_before {
-                    Some(until) if *until > now => return Ok(Claim::NotYet { until: *until }),
-                    _ => *attempts,
-                },
-                State::Claimed => {
-                    let abandoned = previous_owner
-                        .as_deref()
-                        .is_none_or(|o| o != owner && !owner_alive(o));
-                    if resend_unconfirmed && abandoned {
-                        *attempts
-                    } else {
-                        return Ok(Claim::AlreadyHandled(State::Claimed));
+                Write::Failed { key, email, reason, permanent, now } => {
+                    let reason = if permanent { format!("permanent: {reason}") } else { format!("transient: {reason}") };
+                    set_state_in(&transaction, &key, State::Failed, Some(&reason), None, now).map_err(fail)?;
+                    if permanent {
+                        suppress_in(&transaction, &email, "bounced", &format!("{}: {reason}", key.campaign), now).map_err(fail)?;
                     }
+                    Written::Done
                 }
-            },
-        };
-        let suppressed: Option<String> = transaction
-            .query_row(
-                "SELECT reason FROM suppression WHERE email = ?1",
-                params![email.to_lowercase()],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(fail)?;
-        if let Some(reason) = suppressed {
-            upsert(
-                &transaction,
-                key,
-                email,
-                State::Skipped,
-                Some(&format!("suppressed: {reason}")),
-                None,
-                None,
-                attempts,
-                now,
-            )
-            .map_err(fail)?;
-            transaction.commit().map_err(fail)?;
-            return Ok(Claim::Suppressed(reason));
+            });
         }
-        let recent = past_sends(&transaction, &key.customer, now - cap_window).map_err(fail)?;
-        let verdict = caps(&recent);
-        let claim = match &verdict {
-            CapVerdict::Allowed => {
-                upsert(
-                    &transaction,
-                    key,
-                    email,
-                    State::Claimed,
-                    None,
-                    None,
-                    Some(&owner),
-                    attempts + 1,
-                    now,
-                )
-                .map_err(fail)?;
-                Claim::Granted {
-                    attempt: attempts + 1,
-                }
-            }
-            CapVerdict::Skip(reason) => {
-                upsert(
-                    &transaction,
-                    key,
-                    email,
-                    State::Skipped,
-                    Some(&format!("capped: {reason}")),
-                    None,
-                    None,
-                    attempts,
-                    now,
-                )
-                .map_err(fail)?;
-                Claim::Capped(verdict.clone())
-            }
-            CapVerdict::Defer { reason, until } => {
-                upsert(
-                    &transaction,
-                    key,
-                    email,
-                    State::Deferred,
-                    Some(&format!("capped: {reason}")),
-                    Some(*until),
-                    None,
-                    attempts,
-                    now,
-                )
-                .map_err(fail)?;
-                Claim::Capped(verdict.clone())
-            }
-        };
         transaction.commit().map_err(fail)?;
-        Ok(claim)
+        Ok(written)
     }
 
     /// The server accepted the message (its 250).
     pub fn mark_sent(&mut self, key: &MessageKey, message_id: &str, now: i64) -> Result<()> {
-        self.set_state(key, State::Sent, None, Some(message_id), now)
+        self.write(vec![Write::Sent { key: key.clone(), message_id: message_id.to_string(), now }]).map(|_| ())
     }
 
     /// Sending failed: `permanent` for a hard bounce (also suppresses the address), else retryable by a later run.
-    pub fn mark_failed(
-        &mut self,
-        key: &MessageKey,
-        email: &str,
-        reason: &str,
-        permanent: bool,
-        now: i64,
-    ) -> Result<()> {
-        let reason = if permanent {
-            format!("permanent: {reason}")
-        } else {
-            format!("transient: {reason}")
-        };
-        self.set_state(key, State::Failed, Some(&reason), None, now)?;
-        if permanent {
-            self.suppress(
-                email,
-                "bounced",
-                &format!("{}: {reason}", key.campaign),
-                now,
-            )?;
-        }
-        Ok(())
+    pub fn mark_failed(&mut self, key: &MessageKey, email: &str, reason: &str, permanent: bool, now: i64) -> Result<()> {
+        let write = Write::Failed { key: key.clone(), email: email.to_string(), reason: reason.to_string(), permanent, now };
+        self.write(vec![write]).map(|_| ())
     }
 
     /// Records a message that will not be sent (held out, empty list, not eligible…), unless the row already exists.
@@ -481,31 +379,6 @@ impl Ledger {
                 params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, not_before, now],
             )
             .map_err(|e| ledger_error(&self.path, e))?;
-        Ok(())
-    }
-
-    fn set_state(
-        &mut self,
-        key: &MessageKey,
-        state: State,
-        reason: Option<&str>,
-        message_id: Option<&str>,
-        now: i64,
-    ) -> Result<()> {
-        let changed = self
-            .connection
-            .execute(
-                "UPDATE messages SET state = ?4, reason = ?5, message_id = COALESCE(?6, message_id), owner = NULL, updated_at = ?7
-                 WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3",
-                params![key.campaign, key.customer, key.occurrence, state.name(), reason, message_id, now],
-            )
-            .map_err(|e| ledger_error(&self.path, e))?;
-        if changed == 0 {
-            return Err(Error::internal(format!(
-                "ledger: no claim for {key:?} to mark {}",
-                state.name()
-            )));
-        }
         Ok(())
     }
 
@@ -650,14 +523,7 @@ impl Ledger {
     // ----- suppression
 
     pub fn suppress(&mut self, email: &str, reason: &str, source: &str, now: i64) -> Result<bool> {
-        let changed = self
-            .connection
-            .execute(
-                "INSERT INTO suppression (email, reason, source, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (email) DO NOTHING",
-                params![email.trim().to_lowercase(), reason, source, now],
-            )
-            .map_err(|e| ledger_error(&self.path, e))?;
-        Ok(changed > 0)
+        suppress_in(&self.connection, email, reason, source, now).map_err(|e| ledger_error(&self.path, e))
     }
 
     pub fn unsuppress(&mut self, email: &str) -> Result<bool> {
@@ -822,6 +688,107 @@ impl Ledger {
     }
 }
 
+/// A claim to decide in a [`Ledger::write`] batch.
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub key: MessageKey,
+    pub email: String,
+    pub now: i64,
+    /// How far back the caps look (seconds).
+    pub cap_window: i64,
+    pub resend_unconfirmed: bool,
+}
+
+/// The caps decision of a claim, given the customer's recent sends.
+pub type CapsDecision<'a> = Box<dyn FnOnce(&[PastSend]) -> CapVerdict + Send + 'a>;
+
+/// One write of a [`Ledger::write`] batch.
+pub enum Write<'a> {
+    Claim(ClaimRequest, CapsDecision<'a>),
+    Sent { key: MessageKey, message_id: String, now: i64 },
+    Failed { key: MessageKey, email: String, reason: String, permanent: bool, now: i64 },
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    Claim(Claim),
+    Done,
+}
+
+fn claim_in(connection: &Connection, owner: &str, request: &ClaimRequest, caps: CapsDecision<'_>) -> rusqlite::Result<Claim> {
+    let ClaimRequest { key, email, now, cap_window, resend_unconfirmed } = request;
+    let now = *now;
+    let existing: Option<(String, Option<String>, Option<i64>, u32, Option<String>)> = connection
+        .prepare_cached("SELECT state, owner, not_before, attempts, reason FROM messages WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3")?
+        .query_row(params![key.campaign, key.customer, key.occurrence], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+        .optional()?;
+    let attempts = match &existing {
+        None => 0,
+        Some((state, previous_owner, not_before, attempts, reason)) => match State::parse(state) {
+            State::Sent | State::Skipped | State::HeldOut => return Ok(Claim::AlreadyHandled(State::parse(state))),
+            State::Failed if reason.as_deref().is_some_and(|r| r.starts_with("permanent:")) => return Ok(Claim::AlreadyHandled(State::Failed)),
+            State::Failed => *attempts,
+            State::Deferred => match not_before {
+                Some(until) if *until > now => return Ok(Claim::NotYet { until: *until }),
+                _ => *attempts,
+            },
+            State::Claimed => {
+                let abandoned = previous_owner.as_deref().is_none_or(|o| o != owner && !owner_alive(o));
+                if *resend_unconfirmed && abandoned {
+                    *attempts
+                } else {
+                    return Ok(Claim::AlreadyHandled(State::Claimed));
+                }
+            }
+        },
+    };
+    let suppressed: Option<String> = connection
+        .prepare_cached("SELECT reason FROM suppression WHERE email = ?1")?
+        .query_row(params![email.trim().to_lowercase()], |row| row.get(0))
+        .optional()?;
+    if let Some(reason) = suppressed {
+        upsert(connection, key, email, State::Skipped, Some(&format!("suppressed: {reason}")), None, None, attempts, now)?;
+        return Ok(Claim::Suppressed(reason));
+    }
+    let recent = past_sends(connection, &key.customer, now - cap_window)?;
+    let verdict = caps(&recent);
+    Ok(match &verdict {
+        CapVerdict::Allowed => {
+            upsert(connection, key, email, State::Claimed, None, None, Some(owner), attempts + 1, now)?;
+            Claim::Granted { attempt: attempts + 1 }
+        }
+        CapVerdict::Skip(reason) => {
+            upsert(connection, key, email, State::Skipped, Some(&format!("capped: {reason}")), None, None, attempts, now)?;
+            Claim::Capped(verdict.clone())
+        }
+        CapVerdict::Defer { reason, until } => {
+            upsert(connection, key, email, State::Deferred, Some(&format!("capped: {reason}")), Some(*until), None, attempts, now)?;
+            Claim::Capped(verdict.clone())
+        }
+    })
+}
+
+fn set_state_in(connection: &Connection, key: &MessageKey, state: State, reason: Option<&str>, message_id: Option<&str>, now: i64) -> rusqlite::Result<()> {
+    let changed = connection
+        .prepare_cached(
+            "UPDATE messages SET state = ?4, reason = ?5, message_id = COALESCE(?6, message_id), owner = NULL, updated_at = ?7
+             WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3",
+        )?
+        .execute(params![key.campaign, key.customer, key.occurrence, state.name(), reason, message_id, now])?;
+    if changed == 0 {
+        return Err(rusqlite::Error::QueryReturnedNoRows);
+    }
+    Ok(())
+}
+
+fn suppress_in(connection: &Connection, email: &str, reason: &str, source: &str, now: i64) -> rusqlite::Result<bool> {
+    let changed = connection
+        .prepare_cached("INSERT INTO suppression (email, reason, source, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (email) DO NOTHING")?
+        .execute(params![email.trim().to_lowercase(), reason, source, now])?;
+    Ok(changed > 0)
+}
+
 const SELECT_ROW: &str = "SELECT campaign, customer, occurrence, email, state, reason, message_id, owner, attempts, updated_at FROM messages";
 
 fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
@@ -858,15 +825,6 @@ fn past_sends(
     rows.collect()
 }
 
-fn state_is_permanent(connection: &Connection, key: &MessageKey) -> rusqlite::Result<bool> {
-    let reason: Option<String> = connection.query_row(
-        "SELECT reason FROM messages WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3",
-        params![key.campaign, key.customer, key.occurrence],
-        |row| row.get(0),
-    )?;
-    Ok(reason.is_some_and(|r| r.starts_with("permanent:")))
-}
-
 #[allow(clippy::too_many_arguments)]
 fn upsert(
     connection: &Connection,
@@ -879,14 +837,14 @@ fn upsert(
     attempts: u32,
     now: i64,
 ) -> rusqlite::Result<()> {
-    connection.execute(
+    connection.prepare_cached(
         "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, not_before, owner, attempts, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
          ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET
            email = excluded.email, state = excluded.state, reason = excluded.reason, not_before = excluded.not_before,
            owner = excluded.owner, attempts = excluded.attempts, updated_at = excluded.updated_at",
-        params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, not_before, owner, attempts, now],
-    )?;
+    )?
+    .execute(params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, not_before, owner, attempts, now])?;
     Ok(())
 }
 

@@ -19,7 +19,8 @@ use serde::Serialize;
 use super::throttle::Throttle;
 use super::transport::{Delivery, Transport};
 use crate::error::Result;
-use crate::ledger::{CapVerdict, Claim, Ledger, MessageKey, PastSend, State};
+use super::ledger_writer::LedgerWriter;
+use crate::ledger::{CapVerdict, Claim, ClaimRequest, Ledger, MessageKey, PastSend, State, Write};
 
 /// A message ready to go: rendered, addressed, identified.
 #[derive(Debug, Clone)]
@@ -130,11 +131,13 @@ where
     let sent_so_far = Arc::new(AtomicUsize::new(0));
     let progress = progress_bar(options.progress);
     let options = Arc::new(options);
+    let writer = Arc::new(LedgerWriter::start(ledger.clone()));
     let mut tasks = Vec::new();
     for worker in 0..workers {
         let context = Worker {
             index: worker,
             ledger: ledger.clone(),
+            writer: writer.clone(),
             transport: transport.clone(),
             caps: caps.clone(),
             throttle: throttle.clone(),
@@ -177,6 +180,17 @@ where
     // Unblock and finish the producer (its queue is dropped with the receiver).
     drop(receiver);
     let _ = producer.join();
+    // Every worker is done: commit the last outcomes.
+    match Arc::try_unwrap(writer) {
+        Ok(writer) => {
+            if let Err(error) = writer.finish() {
+                first_error.get_or_insert(error);
+            }
+        }
+        Err(_) => {
+            first_error.get_or_insert(crate::error::Error::internal("the ledger writer is still in use"));
+        }
+    }
     transport.close().await;
     progress.finish_and_clear();
     if stop.load(Ordering::Relaxed)
@@ -197,6 +211,7 @@ where
 struct Worker {
     index: usize,
     ledger: Arc<Mutex<Ledger>>,
+    writer: Arc<LedgerWriter>,
     transport: Arc<Transport>,
     caps: Arc<CapsCheck>,
     throttle: Arc<Throttle>,
@@ -276,14 +291,14 @@ impl Worker {
         let claim = {
             let caps = self.caps.clone();
             let key = message.key.clone();
-            self.ledger().claim(
-                &message.key,
-                &message.email,
-                options.now,
-                options.cap_window,
-                options.resend_unconfirmed,
-                |sends| caps(&key, sends),
-            )?
+            let request = ClaimRequest {
+                key: message.key.clone(),
+                email: message.email.clone(),
+                now: options.now,
+                cap_window: options.cap_window,
+                resend_unconfirmed: options.resend_unconfirmed,
+            };
+            self.writer.claim(request, Box::new(move |sends: &[PastSend]| caps(&key, sends))).await?
         };
         let granted = match claim {
             Claim::Granted { .. } => true,
@@ -317,28 +332,24 @@ impl Worker {
         let sent = delivery == Delivery::Accepted;
         match delivery {
             Delivery::Accepted => {
-                self.ledger()
-                    .mark_sent(&message.key, &message.message_id, now)?;
+                self.writer.record(Write::Sent { key: message.key.clone(), message_id: message.message_id.clone(), now })?;
                 self.consecutive_failures.store(0, Ordering::Relaxed);
                 summary.sent += 1;
                 summary.accepted.push(message.message_id.clone());
                 self.progress.inc(1);
             }
             Delivery::Bounced(reason) => {
-                self.ledger()
-                    .mark_failed(&message.key, &message.email, &reason, true, now)?;
+                self.writer.record(failed(&message, &reason, true, now))?;
                 self.consecutive_failures.store(0, Ordering::Relaxed);
                 summary.bounced += 1;
             }
             Delivery::Rejected(reason) => {
-                self.ledger()
-                    .mark_failed(&message.key, &message.email, &reason, false, now)?;
+                self.writer.record(failed(&message, &reason, false, now))?;
                 summary.failed += 1;
                 self.count_failure(&reason, summary);
             }
             Delivery::Transient(reason) => {
-                self.ledger()
-                    .mark_failed(&message.key, &message.email, &reason, false, now)?;
+                self.writer.record(failed(&message, &reason, false, now))?;
                 summary.failed += 1;
                 self.count_failure(&reason, summary);
             }
@@ -386,6 +397,10 @@ impl Worker {
             }
         }
     }
+}
+
+fn failed(message: &Prepared, reason: &str, permanent: bool, now: i64) -> Write<'static> {
+    Write::Failed { key: message.key.clone(), email: message.email.clone(), reason: reason.to_string(), permanent, now }
 }
 
 fn progress_bar(visible: bool) -> indicatif::ProgressBar {

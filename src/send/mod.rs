@@ -4,6 +4,7 @@
 
 pub mod campaign;
 pub mod engine;
+pub mod ledger_writer;
 pub mod outbox;
 pub mod smtp;
 pub mod throttle;
