@@ -122,10 +122,9 @@ fn main() {
             xsell::render::mime::assemble(head, text, html).unwrap().eml.len()
         });
         report("lettre (with the body copies)", assemble);
-        let tracker = xsell::render::tracking::Tracker::new(&campaign.utm);
-        let cards = xsell::render::context::CardMemo::default();
+        let memo = xsell::render::context::Memo::new(&campaign.utm);
         let context = time(&inputs, |input| {
-            let context = xsell::render::context::build(input, "https://shop.example/u", &tracker, &cards);
+            let context = xsell::render::context::build(input, "https://shop.example/u", &memo);
             context.get("lists").is_some() as usize
         });
         report("context", context);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use lettre::message::Mailbox;
 use sha2::{Digest, Sha256};
 
-use super::context::{self, CardMemo, clean};
+use super::context::{self, Memo, clean};
 use super::dkim::DkimSigner;
 use super::locate;
 use super::mime::{self, Assembled, Encoding, Head};
@@ -49,8 +49,7 @@ struct Environment {
     /// The template files loaded, in the order their markers number them.
     files: Vec<String>,
     cache: Cache,
-    tracker: Arc<Tracker>,
-    cards: CardMemo,
+    memo: Memo,
 }
 
 /// Renders messages; built once, shared by every thread that sends.
@@ -254,7 +253,7 @@ impl Renderer {
         let customer = input.store.customer(input.customer);
         let token = unsubscribe::token(input.key, &customer.id, &campaign.id);
         let unsubscribe_url = unsubscribe::url(&input.config.unsubscribe, &token);
-        let mut context = context::build(input, &unsubscribe_url, &environment.tracker, &environment.cards);
+        let mut context = context::build(input, &unsubscribe_url, &environment.memo);
         let subject = self.render_text(environment, SUBJECT, &context, campaign)?;
         let subject = shorten(&clean(&subject), MAX_SUBJECT_CHARS);
         if subject.is_empty() {
@@ -475,7 +474,7 @@ impl Renderer {
             .filter_map(|(index, name)| {
                 Some((name.clone(), locate::traced(self.sources.get(name)?, index)))
             });
-        let tera = build_tera(traced_sources, campaign, &environment.tracker).ok()?;
+        let tera = build_tera(traced_sources, campaign, &environment.memo.tracker).ok()?;
         let output = tera.render(&environment.template, context).ok()?;
         Some(locate::untrace(&output))
     }
@@ -511,8 +510,7 @@ impl Renderer {
         let mut context = context::build(
             input,
             &unsubscribe::url(&input.config.unsubscribe, &token),
-            &environment.tracker,
-            &environment.cards,
+            &environment.memo,
         );
         context.insert("subject", "");
         context.insert("preheader", "");
@@ -616,13 +614,13 @@ fn environment(
         ));
         return Err(problems);
     }
-    let tracker = Arc::new(Tracker::new(&campaign.utm));
+    let memo = Memo::new(&campaign.utm);
     let tera = match build_tera(
         files
             .iter()
             .filter_map(|name| Some((name.clone(), sources.get(name)?.to_string()))),
         campaign,
-        &tracker,
+        &memo.tracker,
     ) {
         Ok(tera) => tera,
         Err(error) => {
@@ -645,8 +643,7 @@ fn environment(
         template: campaign.template.clone(),
         files,
         cache: Cache::new(CACHE_CAPACITY),
-        tracker,
-        cards: CardMemo::default(),
+        memo,
     })
 }
 

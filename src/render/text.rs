@@ -53,7 +53,8 @@ fn is_link_reference(line: &str) -> bool {
 }
 
 fn wrap_into(line: &str, out: &mut String) {
-    if line.chars().count() <= WRAP_WIDTH || is_link_reference(line) {
+    // Bytes are never fewer than characters: most lines need no count.
+    if line.len() <= WRAP_WIDTH || line.chars().count() <= WRAP_WIDTH || is_link_reference(line) {
         out.push_str(line);
         out.push_str("\r\n");
         return;
