@@ -5,4 +5,5 @@ mod support;
 mod campaign_errors;
 mod data_loading;
 mod render;
+mod render_checks;
 mod render_paths;

@@ -3,8 +3,6 @@
 //! cannot inject markup or headers, and independent checks of the result
 //! (Python's `email` parser, SpamAssassin, dkimpy).
 
-use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use xsell::campaign::Campaign;
