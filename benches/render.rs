@@ -57,8 +57,8 @@ fn main() {
             key: &key,
         })
         .collect();
-    let renderer = Renderer::load(&workspace.config, &workspace.campaigns)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let renderer =
+        Renderer::load(&workspace.config, &workspace.campaigns).unwrap_or_else(|e| panic!("{e}"));
 
     let first = renderer.render(&inputs[0]).unwrap();
     let html_kb: f64 = inputs
@@ -88,7 +88,9 @@ fn main() {
     }
     if std::env::args().any(|a| a == "--profile-mjml") {
         for _ in 0..30 {
-            time(&inputs, |input| renderer.render_mjml(input).unwrap().1.len());
+            time(&inputs, |input| {
+                renderer.render_mjml(input).unwrap().1.len()
+            });
         }
         return;
     }
@@ -102,7 +104,9 @@ fn main() {
     if std::env::args().any(|a| a == "--stages") {
         for _ in 0..3 {
             let fast = time(&inputs, |input| renderer.render(input).unwrap().eml.len());
-            let mjml = time(&inputs, |input| renderer.render_mjml(input).unwrap().1.len());
+            let mjml = time(&inputs, |input| {
+                renderer.render_mjml(input).unwrap().1.len()
+            });
             report("fast", fast);
             report("context, subject, preheader, Tera", mjml);
         }
@@ -119,9 +123,18 @@ fn main() {
                 list_unsubscribe: "<https://shop.example/u>".to_string(),
                 boundary: "xsell-0123456789abcdef01234567".to_string(),
             };
-            let html = (message.html().to_string(), xsell::render::mime::Encoding::EightBit);
-            let text = (message.text().to_string(), xsell::render::mime::Encoding::EightBit);
-            xsell::render::mime::assemble(head, text, html).unwrap().eml.len()
+            let html = (
+                message.html().to_string(),
+                xsell::render::mime::Encoding::EightBit,
+            );
+            let text = (
+                message.text().to_string(),
+                xsell::render::mime::Encoding::EightBit,
+            );
+            xsell::render::mime::assemble(head, text, html)
+                .unwrap()
+                .eml
+                .len()
         });
         report("lettre (with the body copies)", assemble);
         let memo = xsell::render::context::Memo::new(&campaign.utm);
@@ -249,7 +262,9 @@ fn naive(renderer: &Renderer, input: &MessageInput<'_>) -> usize {
         .from(input.config.sender.from.clone())
         .to("customer@example.com".parse().unwrap())
         .subject(subject)
-        .multipart(lettre::message::MultiPart::alternative_plain_html(text, html))
+        .multipart(lettre::message::MultiPart::alternative_plain_html(
+            text, html,
+        ))
         .unwrap();
     email.formatted().len()
 }

@@ -26,8 +26,7 @@ pub fn check(
     let dkim = match &config.dkim {
         None => None,
         Some(dkim) => {
-            match super::dkim::DkimSigner::from_file(&dkim.domain, &dkim.selector, &dkim.key_file)
-            {
+            match super::dkim::DkimSigner::from_file(&dkim.domain, &dkim.selector, &dkim.key_file) {
                 Ok(signer) => Some(signer),
                 Err(message) => {
                     problems.push(Diagnostic::file(crate::config::CONFIG_FILE, message));
@@ -101,7 +100,10 @@ fn render_sample(
         RenderError::Template(diagnostic) => diagnostic,
         RenderError::Message(message) => Diagnostic::file(
             &campaign.file.path,
-            format!("rendering for sample customer {}: {message}", store.customer(customer).id),
+            format!(
+                "rendering for sample customer {}: {message}",
+                store.customer(customer).id
+            ),
         ),
     };
     match renderer.mjml_warnings(&input) {
@@ -111,7 +113,10 @@ fn render_sample(
             return problems;
         }
     }
-    match (renderer.render_straightforward(&input), renderer.render(&input)) {
+    match (
+        renderer.render_straightforward(&input),
+        renderer.render(&input),
+    ) {
         (Ok(straightforward), Ok(fast)) if straightforward != fast => {
             problems.push(Diagnostic::file(
                 renderer.sources().display(&campaign.template),

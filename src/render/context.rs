@@ -34,7 +34,10 @@ pub fn clean(value: &str) -> Cow<'_, str> {
         c.is_control() || (c.is_whitespace() && c != '\u{a0}')
     }
     fn dropped(c: char) -> bool {
-        matches!(c, '\u{FDD0}'..='\u{FDEF}' | '\u{FFFE}' | '\u{FFFF}' | '\u{200B}')
+        matches!(
+            c,
+            '\u{FDD0}'..='\u{FDEF}' | '\u{FFFE}' | '\u{FFFF}' | '\u{200B}'
+        )
     }
     if is_clean(value, spacing, dropped) {
         return Cow::Borrowed(value);
@@ -553,13 +556,16 @@ impl OwnedFacts {
     }
 }
 
+/// A card and the facts it was made of.
+type Remembered = (OwnedFacts, Arc<ProductCard>);
+
 /// Product cards already made for a campaign, found again by their facts
 /// (never by a product's position, so another catalog cannot get a stale
 /// card). A card costs a dozen formatted texts; a catalog's products come
 /// back in message after message.
 #[derive(Debug, Default)]
 pub struct CardMemo {
-    cards: RwLock<HashMap<u64, Vec<(OwnedFacts, Arc<ProductCard>)>>>,
+    cards: RwLock<HashMap<u64, Vec<Remembered>>>,
     hasher: ahash::RandomState,
 }
 

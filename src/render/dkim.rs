@@ -120,11 +120,15 @@ fn parse_headers(head: &[u8]) -> Vec<(&str, &[u8])> {
     let mut index = 0;
     while index + 1 < head.len() {
         let line_end = head[index] == b'\r' && head[index + 1] == b'\n';
-        let continues = head.get(index + 2).is_some_and(|b| *b == b' ' || *b == b'\t');
+        let continues = head
+            .get(index + 2)
+            .is_some_and(|b| *b == b' ' || *b == b'\t');
         if line_end && !continues {
             let line = &head[start..index];
             if let Some(colon) = line.iter().position(|b| *b == b':') {
-                let name = std::str::from_utf8(&line[..colon]).unwrap_or_default().trim();
+                let name = std::str::from_utf8(&line[..colon])
+                    .unwrap_or_default()
+                    .trim();
                 headers.push((name, &line[colon + 1..]));
             }
             start = index + 2;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use tera::{Kwargs, State, TeraResult, Tera, Value};
+use tera::{Kwargs, State, Tera, TeraResult, Value};
 
 use super::format::{self, DateStyle};
 use super::tracking::Tracker;

@@ -175,8 +175,11 @@ pub fn date_with(seconds: i64, timezone: Tz, locale: &str, pattern: &str) -> Str
 /// of them (today, the offer's end…).
 #[derive(Debug, Default)]
 pub struct DateMemo {
-    known: std::sync::RwLock<std::collections::HashMap<(DateStyle, i64), Vec<(Box<str>, String)>>>,
+    known: std::sync::RwLock<std::collections::HashMap<(DateStyle, i64), Vec<LocaleText>>>,
 }
+
+/// A date's text in one locale.
+type LocaleText = (Box<str>, String);
 
 /// Dates remembered, at most.
 const DATES: usize = 100_000;
@@ -266,8 +269,14 @@ mod tests {
         let la: Tz = "America/Los_Angeles".parse().unwrap();
         let paris: Tz = "Europe/Paris".parse().unwrap();
         assert_eq!(date(at, la, "en-US", DateStyle::Long), "November 22, 2026");
-        assert_eq!(date(at, paris, "fr-FR", DateStyle::Long), "23 novembre 2026");
-        assert_eq!(date(at, paris, "de-DE", DateStyle::Long), "23. November 2026");
+        assert_eq!(
+            date(at, paris, "fr-FR", DateStyle::Long),
+            "23 novembre 2026"
+        );
+        assert_eq!(
+            date(at, paris, "de-DE", DateStyle::Long),
+            "23. November 2026"
+        );
         assert_eq!(date(at, paris, "en-GB", DateStyle::Short), "23/11/2026");
         assert_eq!(
             date(at, la, "en-US", DateStyle::DateTime),
@@ -291,9 +300,16 @@ mod tests {
         let la: Tz = "America/Los_Angeles".parse().unwrap();
         let paris: Tz = "Europe/Paris".parse().unwrap();
         for _ in 0..2 {
-            for (seconds, tz, locale) in [(1_795_408_200, la, "en-US"), (1_795_408_200, paris, "fr-FR"), (1_795_408_200 + 3600, paris, "de-DE")] {
+            for (seconds, tz, locale) in [
+                (1_795_408_200, la, "en-US"),
+                (1_795_408_200, paris, "fr-FR"),
+                (1_795_408_200 + 3600, paris, "de-DE"),
+            ] {
                 for style in [DateStyle::Long, DateStyle::Short, DateStyle::DateTime] {
-                    assert_eq!(memo.date(seconds, tz, locale, style), date(seconds, tz, locale, style));
+                    assert_eq!(
+                        memo.date(seconds, tz, locale, style),
+                        date(seconds, tz, locale, style)
+                    );
                 }
             }
         }

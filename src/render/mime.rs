@@ -150,11 +150,9 @@ pub struct Assembled {
 
 fn message(head: Head<'_>, text: Body, html: Body) -> Result<lettre::Message, String> {
     // The envelope is given, so lettre does not parse it back out of the headers.
-    let envelope = lettre::address::Envelope::new(
-        Some(head.from.email.clone()),
-        vec![head.to.email.clone()],
-    )
-    .map_err(|error| format!("cannot build the envelope: {error}"))?;
+    let envelope =
+        lettre::address::Envelope::new(Some(head.from.email.clone()), vec![head.to.email.clone()])
+            .map_err(|error| format!("cannot build the envelope: {error}"))?;
     let mut builder = lettre::Message::builder()
         .envelope(envelope)
         .from(head.from.clone())

@@ -22,16 +22,9 @@ pub struct MjmlProblem {
 }
 
 /// Converts MJML with mrml, in-process.
+#[derive(Default)]
 pub struct Converter {
     options: RenderOptions,
-}
-
-impl Default for Converter {
-    fn default() -> Self {
-        Converter {
-            options: RenderOptions::default(),
-        }
-    }
 }
 
 impl Converter {
@@ -96,7 +89,10 @@ fn problem(mjml: &str, error: &ParseError) -> MjmlProblem {
         ParseError::UnexpectedElement { position, .. } => {
             let name = snippet(mjml, position.start, position.end);
             let name = name.trim_start_matches('<');
-            at(position, format!("MJML: unexpected element `<{name}>` here"))
+            at(
+                position,
+                format!("MJML: unexpected element `<{name}>` here"),
+            )
         }
         ParseError::UnexpectedToken { position, .. } => at(
             position,
@@ -185,12 +181,40 @@ fn warning_problem(mjml: &str, warning: &Warning) -> MjmlProblem {
 
 /// The MJML elements mrml knows.
 const ELEMENTS: &[&str] = &[
-    "mjml", "mj-accordion", "mj-accordion-element", "mj-accordion-text", "mj-accordion-title",
-    "mj-all", "mj-attributes", "mj-body", "mj-breakpoint", "mj-button", "mj-carousel",
-    "mj-carousel-image", "mj-class", "mj-column", "mj-divider", "mj-font", "mj-group", "mj-head",
-    "mj-hero", "mj-image", "mj-include", "mj-navbar", "mj-navbar-link", "mj-preview", "mj-raw",
-    "mj-section", "mj-social", "mj-social-element", "mj-spacer", "mj-style", "mj-table",
-    "mj-text", "mj-title", "mj-wrapper",
+    "mjml",
+    "mj-accordion",
+    "mj-accordion-element",
+    "mj-accordion-text",
+    "mj-accordion-title",
+    "mj-all",
+    "mj-attributes",
+    "mj-body",
+    "mj-breakpoint",
+    "mj-button",
+    "mj-carousel",
+    "mj-carousel-image",
+    "mj-class",
+    "mj-column",
+    "mj-divider",
+    "mj-font",
+    "mj-group",
+    "mj-head",
+    "mj-hero",
+    "mj-image",
+    "mj-include",
+    "mj-navbar",
+    "mj-navbar-link",
+    "mj-preview",
+    "mj-raw",
+    "mj-section",
+    "mj-social",
+    "mj-social-element",
+    "mj-spacer",
+    "mj-style",
+    "mj-table",
+    "mj-text",
+    "mj-title",
+    "mj-wrapper",
 ];
 
 /// Each MJML tag: (offset, name, closing, self-closing).
@@ -315,7 +339,9 @@ mod tests {
     #[test]
     fn breaks_before_structural_tags_only() {
         assert_eq!(
-            break_lines("<table><tr><td><a href=\"x\"><img src=\"y\"></a></td></tr></table><!--[if mso]><table><![endif]-->"),
+            break_lines(
+                "<table><tr><td><a href=\"x\"><img src=\"y\"></a></td></tr></table><!--[if mso]><table><![endif]-->"
+            ),
             "<table>\r\n<tr>\r\n<td><a href=\"x\"><img src=\"y\"></a>\r\n</td>\r\n</tr>\r\n</table>\r\n<!--[if mso]>\r\n<table><![endif]-->"
         );
         assert_eq!(
@@ -333,7 +359,8 @@ mod tests {
     #[test]
     fn mrml_errors_point_into_the_mjml() {
         let converter = Converter::default();
-        let mjml = "<mjml><mj-body>\n<mj-section><mj-column><mj-text>a</mj-section></mj-body></mjml>";
+        let mjml =
+            "<mjml><mj-body>\n<mj-section><mj-column><mj-text>a</mj-section></mj-body></mjml>";
         let error = converter.html(mjml).unwrap_err();
         assert_eq!(error.offset, mjml.find("<mj-text").unwrap());
         assert_eq!(

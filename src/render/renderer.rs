@@ -102,11 +102,11 @@ impl Renderer {
         campaigns: &[Campaign],
         dkim: Option<DkimSigner>,
     ) -> (Renderer, Diagnostics) {
-        let overrides = templates::override_files(campaigns);
+        let others = templates::Others::of(campaigns);
         let mut environments = BTreeMap::new();
         let mut problems = Diagnostics::default();
         for campaign in campaigns {
-            match environment(&sources, campaign, &overrides) {
+            match environment(&sources, campaign, &others) {
                 Ok(environment) => {
                     environments.insert(campaign.id.clone(), environment);
                 }
@@ -266,8 +266,9 @@ impl Renderer {
             )));
         }
         let preheader = match campaign.preheader {
-            Some(_) => clean(&self.render_text(environment, PREHEADER, &context, campaign)?)
-                .into_owned(),
+            Some(_) => {
+                clean(&self.render_text(environment, PREHEADER, &context, campaign)?).into_owned()
+            }
             None => String::new(),
         };
         context.insert("subject", &subject);
@@ -298,10 +299,13 @@ impl Renderer {
         context: &tera::Context,
         campaign: &Campaign,
     ) -> Result<String, RenderError> {
-        environment
-            .tera
-            .render(name, context)
-            .map_err(|error| RenderError::Template(templates::tera_problem(&error, &self.sources, Some(campaign))))
+        environment.tera.render(name, context).map_err(|error| {
+            RenderError::Template(templates::tera_problem(
+                &error,
+                &self.sources,
+                Some(campaign),
+            ))
+        })
     }
 
     fn mjml(
@@ -313,7 +317,13 @@ impl Renderer {
         environment
             .tera
             .render(&environment.template, context)
-            .map_err(|error| RenderError::Template(templates::tera_problem(&error, &self.sources, Some(campaign))))
+            .map_err(|error| {
+                RenderError::Template(templates::tera_problem(
+                    &error,
+                    &self.sources,
+                    Some(campaign),
+                ))
+            })
     }
 
     /// HTML (with its encoding) and finished text, the straightforward way.
@@ -347,10 +357,15 @@ impl Renderer {
         environment
             .tera
             .render_to(&environment.template, context, &mut recording)
-            .map_err(|error| RenderError::Template(templates::tera_problem(&error, &self.sources, Some(campaign))))?;
-        let mjml = String::from_utf8(recording.output).map_err(|_| {
-            RenderError::Message("the template wrote invalid UTF-8".to_string())
-        })?;
+            .map_err(|error| {
+                RenderError::Template(templates::tera_problem(
+                    &error,
+                    &self.sources,
+                    Some(campaign),
+                ))
+            })?;
+        let mjml = String::from_utf8(recording.output)
+            .map_err(|_| RenderError::Message("the template wrote invalid UTF-8".to_string()))?;
         let straightforward = |head: Head<'_>| -> Result<Assembled, RenderError> {
             let (html, text) = self.body_straightforward(environment, context, campaign, &mjml)?;
             let text_encoding = mime::encoding_of(&text);
@@ -386,7 +401,8 @@ impl Renderer {
             }
             Some(Entry::Straightforward) => straightforward(head),
             None => {
-                let (html, text) = self.body_straightforward(environment, context, campaign, &mjml)?;
+                let (html, text) =
+                    self.body_straightforward(environment, context, campaign, &mjml)?;
                 let entry = match self.compile(&cut) {
                     Some(compiled) => {
                         let filling = compiled.filling(&cut);
@@ -500,10 +516,7 @@ impl Renderer {
 
     /// mrml's warnings for this message's MJML, located in the templates
     /// (for `xsell check`).
-    pub fn mjml_warnings(
-        &self,
-        input: &MessageInput<'_>,
-    ) -> Result<Vec<Diagnostic>, RenderError> {
+    pub fn mjml_warnings(&self, input: &MessageInput<'_>) -> Result<Vec<Diagnostic>, RenderError> {
         let environment = self.environment(input.campaign)?;
         let customer = input.store.customer(input.customer);
         let token = unsubscribe::token(input.key, &customer.id, &input.campaign.id);
@@ -515,10 +528,9 @@ impl Renderer {
         context.insert("subject", "");
         context.insert("preheader", "");
         let mjml = self.mjml(environment, &context, input.campaign)?;
-        let warnings = self
-            .converter
-            .warnings(&mjml)
-            .map_err(|problem| self.mjml_error(environment, &context, input.campaign, &mjml, &problem))?;
+        let warnings = self.converter.warnings(&mjml).map_err(|problem| {
+            self.mjml_error(environment, &context, input.campaign, &mjml, &problem)
+        })?;
         Ok(warnings
             .iter()
             .map(|warning| {
@@ -535,13 +547,19 @@ impl Renderer {
         mjml: &str,
         warning: &MjmlProblem,
     ) -> Diagnostic {
-        let located = self
-            .traced_render(environment, context, campaign)
-            .and_then(|(clean_output, marks)| {
-                let found = self.converter.warnings(&clean_output).ok()?;
-                let same = found.iter().find(|w| w.message == warning.message)?;
-                self.diagnostic_at(environment, &marks, &clean_output, same.offset, &warning.message)
-            });
+        let located =
+            self.traced_render(environment, context, campaign)
+                .and_then(|(clean_output, marks)| {
+                    let found = self.converter.warnings(&clean_output).ok()?;
+                    let same = found.iter().find(|w| w.message == warning.message)?;
+                    self.diagnostic_at(
+                        environment,
+                        &marks,
+                        &clean_output,
+                        same.offset,
+                        &warning.message,
+                    )
+                });
         located.unwrap_or_else(|| {
             let (line, _) = crate::diagnostic::line_column(mjml, warning.offset);
             Diagnostic::file(
@@ -550,6 +568,17 @@ impl Renderer {
             )
         })
     }
+}
+
+/// Whether a template text defines `{% component <name>(…) %}`.
+fn defines_component(text: &str, name: &str) -> bool {
+    text.match_indices("{%").any(|(at, _)| {
+        let tag = text[at + 2..].trim_start_matches(['-', '+']).trim_start();
+        tag.strip_prefix("component")
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix(name))
+            .is_some_and(|rest| rest.trim_start().starts_with('('))
+    })
 }
 
 fn digest(parts: &[&str]) -> [u8; 32] {
@@ -596,10 +625,10 @@ fn build_tera(
 fn environment(
     sources: &TemplateSources,
     campaign: &Campaign,
-    overrides: &std::collections::BTreeSet<String>,
+    others: &templates::Others,
 ) -> Result<Environment, Diagnostics> {
     let files: Vec<String> = sources
-        .files_for(campaign, overrides)
+        .files_for(campaign, others)
         .into_iter()
         .map(str::to_string)
         .collect();
@@ -610,8 +639,28 @@ fn environment(
             &campaign.file.text,
             campaign.file.template_at.0,
             campaign.file.template_at.1,
-            format!("template `{}` is not in {}", campaign.template, sources.dir.display()),
+            format!(
+                "template `{}` is not in {}",
+                campaign.template,
+                sources.dir.display()
+            ),
         ));
+        return Err(problems);
+    }
+    for (component, file) in &campaign.components {
+        if !sources
+            .get(file)
+            .is_some_and(|text| defines_component(text, component))
+        {
+            problems.push(Diagnostic::file(
+                &campaign.file.path,
+                format!(
+                    "components: `{file}` does not define the component `{component}` (it should contain `{{% component {component}(…) %}}`)"
+                ),
+            ));
+        }
+    }
+    if !problems.is_empty() {
         return Err(problems);
     }
     let memo = Memo::new(&campaign.utm);
@@ -628,16 +677,6 @@ fn environment(
             return Err(problems);
         }
     };
-    for (component, file) in &campaign.components {
-        if !tera.contains_component(component) {
-            problems.push(Diagnostic::file(
-                &campaign.file.path,
-                format!(
-                    "components: `{file}` does not define the component `{component}` (it should contain `{{% component {component}(…) %}}`)"
-                ),
-            ));
-        }
-    }
     problems.into_result(Environment {
         tera,
         template: campaign.template.clone(),
@@ -650,6 +689,20 @@ fn environment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn component_definitions_are_recognised() {
+        assert!(defines_component(
+            "{% component price(price) %}x{% endcomponent price %}",
+            "price"
+        ));
+        assert!(defines_component(
+            "{%- component  price (p, @customer) -%}",
+            "price"
+        ));
+        assert!(!defines_component("{% component prices(p) %}", "price"));
+        assert!(!defines_component("{{ <price price={p}/> }}", "price"));
+    }
 
     #[test]
     fn long_subjects_are_cut_at_a_character() {

@@ -126,7 +126,12 @@ pub fn sample(store: &Store, campaign: &Campaign, customer: CustomerIx, now: i64
 /// A moment of the trigger's kind, from the customer's history.
 fn occurrence(store: &Store, trigger: &Trigger, customer: CustomerIx, now: i64) -> Occurrence {
     let events = store.events_of(customer);
-    let last_of = |kind: EventKind| events.iter().rev().find(|e| e.kind == kind && e.product().is_some());
+    let last_of = |kind: EventKind| {
+        events
+            .iter()
+            .rev()
+            .find(|e| e.kind == kind && e.product().is_some())
+    };
     let last_order = store.orders_of(customer).next_back();
     let order_products: Vec<ProductIx> = last_order
         .map(|(ix, _)| store.order_lines(ix).filter_map(|e| e.product()).collect())
@@ -135,18 +140,33 @@ fn occurrence(store: &Store, trigger: &Trigger, customer: CustomerIx, now: i64) 
         event.and_then(|e| e.product()).into_iter().collect()
     };
     let fallback_product = || -> Vec<ProductIx> {
-        (!store.products().is_empty()).then_some(0).into_iter().collect()
+        (!store.products().is_empty())
+            .then_some(0)
+            .into_iter()
+            .collect()
     };
     let (products, detail) = match trigger {
         Trigger::Browse { .. } => {
             let viewed = one(last_of(EventKind::View));
             let count = events.iter().filter(|e| e.kind == EventKind::View).count() as u32;
-            (viewed, Detail::Views { count: count.max(3) })
+            (
+                viewed,
+                Detail::Views {
+                    count: count.max(3),
+                },
+            )
         }
         Trigger::CartAbandoned { .. } => (one(last_of(EventKind::Cart)), Detail::None),
         Trigger::SupportResolved { .. } => {
             let resolved = one(last_of(EventKind::SupportResolved));
-            (if resolved.is_empty() { order_products.clone() } else { resolved }, Detail::None)
+            (
+                if resolved.is_empty() {
+                    order_products.clone()
+                } else {
+                    resolved
+                },
+                Detail::None,
+            )
         }
         Trigger::UsageMilestone {
             metric, threshold, ..
@@ -162,7 +182,10 @@ fn occurrence(store: &Store, trigger: &Trigger, customer: CustomerIx, now: i64) 
             Vec::new(),
             Detail::Tier {
                 tier: tiers.first().cloned().unwrap_or_else(|| {
-                    store.tiers().name(store.customer(customer).tier).to_string()
+                    store
+                        .tiers()
+                        .name(store.customer(customer).tier)
+                        .to_string()
                 }),
             },
         ),
@@ -178,9 +201,9 @@ fn occurrence(store: &Store, trigger: &Trigger, customer: CustomerIx, now: i64) 
                 .max_by_key(|&ix| (store.product(ix).created_at, std::cmp::Reverse(ix)));
             (newest.into_iter().collect(), Detail::None)
         }
-        Trigger::PostPurchase { .. } | Trigger::GiftPurchase { .. } | Trigger::SecondVisit { .. } => {
-            (order_products.clone(), Detail::None)
-        }
+        Trigger::PostPurchase { .. }
+        | Trigger::GiftPurchase { .. }
+        | Trigger::SecondVisit { .. } => (order_products.clone(), Detail::None),
     };
     let products = if products.is_empty() && trigger.kind().has_products() {
         if order_products.is_empty() {
@@ -202,7 +225,11 @@ fn occurrence(store: &Store, trigger: &Trigger, customer: CustomerIx, now: i64) 
         .min(now);
     Occurrence {
         customer,
-        key: format!("sample:{}:{}", trigger.kind().name(), store.customer(customer).id),
+        key: format!(
+            "sample:{}:{}",
+            trigger.kind().name(),
+            store.customer(customer).id
+        ),
         at,
         products,
         category,

@@ -127,7 +127,10 @@ pub fn is_slot_value(escaped: &str) -> bool {
                 continue;
             }
             b'&' => {
-                let Some(entity) = ENTITIES.iter().find(|(e, _)| bytes[index..].starts_with(e.as_bytes())) else {
+                let Some(entity) = ENTITIES
+                    .iter()
+                    .find(|(e, _)| bytes[index..].starts_with(e.as_bytes()))
+                else {
                     return false;
                 };
                 index += entity.0.len();
@@ -253,10 +256,9 @@ pub enum Form {
 /// Rust's `Debug` of a string, without the quotes: what mrml writes for
 /// an attribute value.
 pub fn debug_escape(value: &str) -> Cow<'_, str> {
-    let plain_ascii = value
-        .as_bytes()
-        .iter()
-        .fold(true, |ok, &b| ok & (b >= b' ') & (b <= b'~') & (b != b'\\') & (b != b'"'));
+    let plain_ascii = value.as_bytes().iter().fold(true, |ok, &b| {
+        ok & (b' '..=b'~').contains(&b) & (b != b'\\') & (b != b'"')
+    });
     if plain_ascii {
         return Cow::Borrowed(value);
     }
@@ -426,8 +428,12 @@ impl Pattern {
         }
         push_static(&mut statics, &mut parts, rest);
         let well_formed = !statics.contains('\0')
-            && statics.match_indices('\n').all(|(at, _)| at > 0 && statics.as_bytes()[at - 1] == b'\r')
-            && statics.match_indices('\r').all(|(at, _)| statics.as_bytes().get(at + 1) == Some(&b'\n'));
+            && statics
+                .match_indices('\n')
+                .all(|(at, _)| at > 0 && statics.as_bytes()[at - 1] == b'\r')
+            && statics
+                .match_indices('\r')
+                .all(|(at, _)| statics.as_bytes().get(at + 1) == Some(&b'\n'));
         Some(Pattern {
             static_len: statics.len(),
             statics,
@@ -442,7 +448,9 @@ impl Pattern {
         let mut out = String::with_capacity(self.len(&value));
         for part in &self.parts {
             match *part {
-                Part::Static(start, end) => out.push_str(&self.statics[start as usize..end as usize]),
+                Part::Static(start, end) => {
+                    out.push_str(&self.statics[start as usize..end as usize])
+                }
                 Part::Slot(slot, form) => out.push_str(value(slot as usize, form)),
             }
         }
@@ -467,7 +475,9 @@ impl Pattern {
                 Part::Static(start, end) => {
                     out.extend_from_slice(&self.statics.as_bytes()[start as usize..end as usize])
                 }
-                Part::Slot(slot, form) => out.extend_from_slice(value(slot as usize, form).as_bytes()),
+                Part::Slot(slot, form) => {
+                    out.extend_from_slice(value(slot as usize, form).as_bytes())
+                }
             }
         }
     }
@@ -488,7 +498,9 @@ impl Pattern {
                     };
                     ascii &= static_lines.ascii;
                     if static_lines.breaks {
-                        longest = longest.max(line + static_lines.first).max(static_lines.longest_inside);
+                        longest = longest
+                            .max(line + static_lines.first)
+                            .max(static_lines.longest_inside);
                         line = static_lines.last;
                     } else {
                         line += static_lines.first;
@@ -601,7 +613,10 @@ impl Filling<'_> {
     fn html_value(&self, slot: usize, form: Form) -> &str {
         match form {
             Form::Text => self.cut.values[slot],
-            Form::Attribute => self.forms[slot].html_attribute.as_deref().unwrap_or_default(),
+            Form::Attribute => self.forms[slot]
+                .html_attribute
+                .as_deref()
+                .unwrap_or_default(),
         }
     }
 
@@ -614,11 +629,15 @@ impl Filling<'_> {
     }
 
     pub fn html(&self) -> String {
-        self.compiled.html.fill(|slot, form| self.html_value(slot, form))
+        self.compiled
+            .html
+            .fill(|slot, form| self.html_value(slot, form))
     }
 
     pub fn html_len(&self) -> usize {
-        self.compiled.html.len(|slot, form| self.html_value(slot, form))
+        self.compiled
+            .html
+            .len(|slot, form| self.html_value(slot, form))
     }
 
     pub fn write_html(&self, out: &mut Vec<u8>) {
@@ -635,7 +654,9 @@ impl Filling<'_> {
 
     /// The text part before [`super::text::finish`].
     pub fn text(&self) -> String {
-        self.compiled.text.fill(|slot, form| self.text_value(slot, form))
+        self.compiled
+            .text
+            .fill(|slot, form| self.text_value(slot, form))
     }
 }
 
@@ -747,12 +768,16 @@ mod tests {
     fn records_escaped_values_and_writes_what_tera_writes() {
         let template = "<p>{{ name }}{{ n }}</p>{% set x %}[{{ name }}]{% endset %}{{ x | upper }}|{{ name | safe }}";
         let recording = recorded(template, "Tom & <Jerry>");
-        let plain = tera::Tera::one_off(template, &{
-            let mut c = tera::Context::new();
-            c.insert("name", "Tom & <Jerry>");
-            c.insert("n", &3);
-            c
-        }, true)
+        let plain = tera::Tera::one_off(
+            template,
+            &{
+                let mut c = tera::Context::new();
+                c.insert("name", "Tom & <Jerry>");
+                c.insert("n", &3);
+                c
+            },
+            true,
+        )
         .unwrap();
         assert_eq!(String::from_utf8(recording.output.clone()).unwrap(), plain);
         assert_eq!(
@@ -767,18 +792,40 @@ mod tests {
     #[test]
     fn slot_values_are_those_html_and_text_copy_unchanged() {
         assert!(is_slot_value("Tom &amp; Jerry&#39;s"));
-        assert_eq!(plain("Tom &amp; Jerry&#39;s &lt;b&gt; &quot;"), "Tom & Jerry's <b> \"");
+        assert_eq!(
+            plain("Tom &amp; Jerry&#39;s &lt;b&gt; &quot;"),
+            "Tom & Jerry's <b> \""
+        );
         assert!(is_slot_value("17,00\u{a0}€"));
         assert!(is_slot_value("Zoë ★ 日本"));
-        for refused in ["", " lead", "trail ", "a  b", "a\tb", "1\u{202f}234", "a\u{200b}b", "&amp", "&nbsp;", "x\u{FDD2}", "a\u{85}b"] {
+        for refused in [
+            "",
+            " lead",
+            "trail ",
+            "a  b",
+            "a\tb",
+            "1\u{202f}234",
+            "a\u{200b}b",
+            "&amp",
+            "&nbsp;",
+            "x\u{FDD2}",
+            "a\u{85}b",
+        ] {
             assert!(!is_slot_value(refused), "{refused:?}");
         }
-        assert!(has_token_characters("a ⟧ b") && has_token_characters("⟦") && !has_token_characters("—★…"));
+        assert!(
+            has_token_characters("a ⟧ b")
+                && has_token_characters("⟦")
+                && !has_token_characters("—★…")
+        );
     }
 
     #[test]
     fn cut_and_fill_round_trip() {
-        let recording = recorded("<mj-text>Hi {{ name }}, {{ n }} for {{ name | lower }}</mj-text>", "Ana &amp; Bo");
+        let recording = recorded(
+            "<mj-text>Hi {{ name }}, {{ n }} for {{ name | lower }}</mj-text>",
+            "Ana &amp; Bo",
+        );
         let mjml = String::from_utf8(recording.output.clone()).unwrap();
         let cut = cut(&mjml, &recording.values).unwrap();
         assert_eq!(cut.skeleton, "<mj-text>Hi ⟦0⟧, 3 for ⟦1⟧</mj-text>");
@@ -829,12 +876,16 @@ mod tests {
     #[test]
     fn tokens_in_attributes_are_told_apart() {
         assert_eq!(
-            mark_attributes("<a href=\"⟦0⟧\" title='x⟦1⟧'>⟦2⟧</a><!doctype html><p>⟦3⟧</p>").as_deref(),
+            mark_attributes("<a href=\"⟦0⟧\" title='x⟦1⟧'>⟦2⟧</a><!doctype html><p>⟦3⟧</p>")
+                .as_deref(),
             Some("<a href=\"⟦a0⟧\" title='x⟦a1⟧'>⟦2⟧</a><!doctype html><p>⟦3⟧</p>")
         );
         assert_eq!(mark_attributes("<!-- ⟦0⟧ -->"), None);
         assert_eq!(mark_attributes("<td ⟦0⟧>"), None);
-        assert_eq!(mark_attributes("a < b ⟦0⟧ > c").as_deref(), Some("a < b ⟦0⟧ > c"));
+        assert_eq!(
+            mark_attributes("a < b ⟦0⟧ > c").as_deref(),
+            Some("a < b ⟦0⟧ > c")
+        );
         assert_eq!(debug_escape("plain ascii &amp; co"), "plain ascii &amp; co");
         assert_eq!(
             debug_escape("a\u{a0}b\\c\u{301}d"),

@@ -91,9 +91,10 @@ impl TemplateSources {
     }
 
     /// The files a campaign's environment loads: every template but the
-    /// override files of any campaign, with this campaign's overrides in
-    /// place of the components they replace.
-    pub fn files_for(&self, campaign: &Campaign, overrides: &BTreeSet<String>) -> Vec<&str> {
+    /// other campaigns' own templates and the override files of any
+    /// campaign, with this campaign's overrides in place of the components
+    /// they replace. (So a broken template breaks only its campaigns.)
+    pub fn files_for(&self, campaign: &Campaign, others: &Others) -> Vec<&str> {
         let replaced: BTreeSet<String> = campaign
             .components
             .keys()
@@ -101,7 +102,12 @@ impl TemplateSources {
             .collect();
         let mut files: Vec<&str> = self
             .names()
-            .filter(|name| !overrides.contains(*name) && !replaced.contains(*name))
+            .filter(|name| {
+                *name == campaign.template
+                    || !(others.overrides.contains(*name)
+                        || others.templates.contains(*name)
+                        || replaced.contains(*name))
+            })
             .collect();
         for file in campaign.components.values() {
             if !files.contains(&file.as_str())
@@ -119,12 +125,23 @@ pub fn component_file(component: &str) -> String {
     format!("components/{component}.mjml")
 }
 
-/// Every override file named by any of `campaigns`.
-pub fn override_files(campaigns: &[Campaign]) -> BTreeSet<String> {
-    campaigns
-        .iter()
-        .flat_map(|c| c.components.values().cloned())
-        .collect()
+/// The files campaigns name: their templates and component overrides.
+#[derive(Debug, Default)]
+pub struct Others {
+    pub templates: BTreeSet<String>,
+    pub overrides: BTreeSet<String>,
+}
+
+impl Others {
+    pub fn of(campaigns: &[Campaign]) -> Others {
+        Others {
+            templates: campaigns.iter().map(|c| c.template.clone()).collect(),
+            overrides: campaigns
+                .iter()
+                .flat_map(|c| c.components.values().cloned())
+                .collect(),
+        }
+    }
 }
 
 fn normalise_line_ends(text: &str) -> String {
@@ -186,7 +203,8 @@ pub fn tera_problems(
             let text = error_chain(error);
             let reports = parse_reports(&text);
             if reports.is_empty() {
-                let file = campaign.map_or_else(|| sources.dir.clone(), |c| sources.display(&c.template));
+                let file =
+                    campaign.map_or_else(|| sources.dir.clone(), |c| sources.display(&c.template));
                 problems.push(Diagnostic::file(file, text));
             }
             for (message, file, line, column) in reports {
@@ -215,7 +233,10 @@ fn parse_reports(text: &str) -> Vec<(String, String, usize, usize)> {
         let Some(message) = line.strip_prefix("error: ") else {
             continue;
         };
-        let Some(place) = lines.peek().and_then(|l| l.trim_start().strip_prefix("--> ")) else {
+        let Some(place) = lines
+            .peek()
+            .and_then(|l| l.trim_start().strip_prefix("--> "))
+        else {
             continue;
         };
         let mut pieces = place.rsplitn(3, ':');

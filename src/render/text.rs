@@ -16,7 +16,7 @@ const UNWRAPPED: usize = 1_000_000;
 
 /// The text of `html`, before [`finish`].
 pub fn from_html(html: &str) -> String {
-    html2text::config::with_decorator(Decorator::default())
+    html2text::config::with_decorator(Decorator)
         .link_footnotes(true)
         .raw_mode(true)
         .unicode_strikeout(false)
@@ -164,12 +164,21 @@ mod tests {
         let text = format!("\n\n{long}\n\n\n\n  indented {long}\n{url}\n\n");
         let finished = finish(&text);
         for line in finished.split("\r\n") {
-            assert!(line.chars().count() <= WRAP_WIDTH || line == url, "{line:?}");
+            assert!(
+                line.chars().count() <= WRAP_WIDTH || line == url,
+                "{line:?}"
+            );
         }
         assert!(finished.starts_with("word word"));
-        assert!(finished.contains("word\r\n\r\n  indented word"), "{finished}");
+        assert!(
+            finished.contains("word\r\n\r\n  indented word"),
+            "{finished}"
+        );
         assert!(finished.contains(&format!("\r\n{url}\r\n")));
-        assert!(finished.contains("\r\n  word"), "continuation lines keep the indent");
+        assert!(
+            finished.contains("\r\n  word"),
+            "continuation lines keep the indent"
+        );
         assert_eq!(finished.matches("word").count(), 60);
     }
 }

@@ -106,7 +106,10 @@ mod tests {
     #[test]
     fn keeps_the_existing_query_and_fragment() {
         assert_eq!(
-            track("https://shop.example/p/P1?size=M&color=blue#reviews", &utm()),
+            track(
+                "https://shop.example/p/P1?size=M&color=blue#reviews",
+                &utm()
+            ),
             "https://shop.example/p/P1?size=M&color=blue&utm_campaign=post-purchase&utm_medium=email&utm_source=xsell#reviews"
         );
     }

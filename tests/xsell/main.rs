@@ -6,4 +6,5 @@ mod campaign_errors;
 mod data_loading;
 mod render;
 mod render_checks;
+mod render_errors;
 mod render_paths;

@@ -64,28 +64,45 @@ fn every_example_message_parses_with_pythons_email_package() {
         let file = seen["file"].as_str().unwrap();
         assert_eq!(seen["defects"], serde_json::json!([]), "{file}");
         assert_eq!(seen["content_type"], "multipart/alternative", "{file}");
-        assert_eq!(seen["subject"].as_str(), Some(message.subject.as_str()), "{file}");
+        assert_eq!(
+            seen["subject"].as_str(),
+            Some(message.subject.as_str()),
+            "{file}"
+        );
         assert_eq!(seen["from"], "Maison Demo <hello@shop.example>", "{file}");
-        assert_eq!(seen["reply_to"], "Maison Demo care <care@shop.example>", "{file}");
-        assert_eq!(seen["to"], "Nathan <nathan.anderson.1@example.com>", "{file}");
+        assert_eq!(
+            seen["reply_to"], "Maison Demo care <care@shop.example>",
+            "{file}"
+        );
+        assert_eq!(
+            seen["to"], "Nathan <nathan.anderson.1@example.com>",
+            "{file}"
+        );
         assert_eq!(seen["date"], "Mon, 16 Nov 2026 09:00:00 +0000", "{file}");
-        assert_eq!(seen["message_id"].as_str(), Some(message.message_id.as_str()));
+        assert_eq!(
+            seen["message_id"].as_str(),
+            Some(message.message_id.as_str())
+        );
         assert_eq!(seen["list_unsubscribe_post"], "List-Unsubscribe=One-Click");
         let unsubscribe = seen["list_unsubscribe"].as_str().unwrap();
         assert!(
             unsubscribe.starts_with("<https://shop.example/unsubscribe?token=")
-                && unsubscribe.contains(">, <mailto:unsubscribe@shop.example?subject=unsubscribe%20"),
+                && unsubscribe
+                    .contains(">, <mailto:unsubscribe@shop.example?subject=unsubscribe%20"),
             "{unsubscribe}"
         );
         let parts = seen["parts"].as_array().unwrap();
         assert_eq!(parts.len(), 2, "{file}");
-        for (part, (kind, content)) in parts
-            .iter()
-            .zip([("text/plain", message.text()), ("text/html", message.html())])
-        {
+        for (part, (kind, content)) in parts.iter().zip([
+            ("text/plain", message.text()),
+            ("text/html", message.html()),
+        ]) {
             assert_eq!(part["content_type"], kind, "{file}");
             assert_eq!(part["charset"], "utf-8", "{file}");
-            assert_eq!(part["transfer_encoding"], "8bit", "{file}: short lines, no re-encoding");
+            assert_eq!(
+                part["transfer_encoding"], "8bit",
+                "{file}: short lines, no re-encoding"
+            );
             assert_eq!(part["defects"], serde_json::json!([]), "{file}");
             assert_eq!(
                 part["content"].as_str().unwrap().replace("\r\n", "\n"),
@@ -184,7 +201,11 @@ fn dkim_signatures_verify_with_dkimpy() {
         files.push(path);
         // A message changed after signing must fail: the check is real.
         let tampered = dir.path().join(format!("{}-tampered.eml", campaign.id));
-        std::fs::write(&tampered, eml.replacen("Maison Demo team", "Maison Demo teams", 1)).unwrap();
+        std::fs::write(
+            &tampered,
+            eml.replacen("Maison Demo team", "Maison Demo teams", 1),
+        )
+        .unwrap();
         files.push(tampered);
     }
     let mut command = Command::new(python());

@@ -37,7 +37,8 @@ pub const HEADER_NAME: &str = "Ana\r\nBcc: victim@evil.example";
 /// Fixture CSV rows, rewritten: some products lose their reviews, get hostile,
 /// long or non-ASCII names; some customers get awkward first names.
 fn awkward_store() -> Store {
-    let read = |name: &str| std::fs::read_to_string(support::repo().join("fixtures").join(name)).unwrap();
+    let read =
+        |name: &str| std::fs::read_to_string(support::repo().join("fixtures").join(name)).unwrap();
     let rewrite = |text: &str, edit: &dyn Fn(usize, &mut Vec<String>, &csv::StringRecord)| {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
         let headers = reader.headers().unwrap().clone();
@@ -50,7 +51,8 @@ fn awkward_store() -> Store {
         }
         String::from_utf8(writer.into_inner().unwrap()).unwrap()
     };
-    let column = |headers: &csv::StringRecord, name: &str| headers.iter().position(|h| h == name).unwrap();
+    let column =
+        |headers: &csv::StringRecord, name: &str| headers.iter().position(|h| h == name).unwrap();
     let long_name = format!("Extraordinarily {} Soap", "Long ".repeat(97));
     let catalog = rewrite(&read("catalog.csv"), &|index, fields, headers| {
         let name = column(headers, "name");
@@ -247,27 +249,53 @@ fn hostile_values_cannot_inject_markup_or_headers() {
         let html = message.html();
         assert!(!html.to_lowercase().contains("<script"), "no script tag");
         assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Soap"));
-        assert!(html.contains("{{ 7*7 }} {% if true %}Cream{% endif %}"), "data is never evaluated");
+        assert!(
+            html.contains("{{ 7*7 }} {% if true %}Cream{% endif %}"),
+            "data is never evaluated"
+        );
         assert!(!html.contains("<b>Bo</b>"));
-        assert!(message.text().contains("<script>alert('x')</script> Soap"), "the text part shows names as they are");
+        assert!(
+            message.text().contains("<script>alert('x')</script> Soap"),
+            "the text part shows names as they are"
+        );
         assert_eq!(
             message.subject,
-            format!("Your {SCRIPT_NAME} is waiting, {}", first_name.replace("\r\n", " "))
+            format!(
+                "Your {SCRIPT_NAME} is waiting, {}",
+                first_name.replace("\r\n", " ")
+            )
         );
         let eml = String::from_utf8(message.eml.clone()).unwrap();
         let head = &eml[..eml.find("\r\n\r\n").unwrap()];
         for line in head.split("\r\n") {
             assert!(
                 line.starts_with(' ')
-                    || ["From:", "To:", "Subject:", "Date:", "Message-ID:", "List-Unsubscribe:", "List-Unsubscribe-Post:", "Reply-To:", "MIME-Version:", "Content-Type:"]
-                        .iter()
-                        .any(|name| line.starts_with(name)),
+                    || [
+                        "From:",
+                        "To:",
+                        "Subject:",
+                        "Date:",
+                        "Message-ID:",
+                        "List-Unsubscribe:",
+                        "List-Unsubscribe-Post:",
+                        "Reply-To:",
+                        "MIME-Version:",
+                        "Content-Type:"
+                    ]
+                    .iter()
+                    .any(|name| line.starts_with(name)),
                 "unexpected header line {line:?}"
             );
         }
         let to = head.split("\r\n").find(|l| l.starts_with("To: ")).unwrap();
-        assert!(to.starts_with("To: =?utf-8?b?"), "the name is encoded: {to}");
-        assert!(to.ends_with(&format!(" <{}>", store.customer(customer).email)), "{to}");
+        assert!(
+            to.starts_with("To: =?utf-8?b?"),
+            "the name is encoded: {to}"
+        );
+        assert!(
+            to.ends_with(&format!(" <{}>", store.customer(customer).email)),
+            "{to}"
+        );
         assert!(!head.contains("\r\nBcc:"));
     }
 
