@@ -166,6 +166,20 @@ fn main() {
             .unwrap()
             .len()
     });
+    // With a DKIM signature (RSA-2048, the common key size).
+    let pem = std::fs::read_to_string(root.join("tests/xsell/dkim/test-key.pem")).unwrap();
+    let signer = xsell::render::dkim::DkimSigner::from_pem("shop.example", "xsell", &pem).unwrap();
+    let (sources, _) = xsell::render::templates::TemplateSources::read(
+        &workspace.config.templates_dir,
+        &workspace.config.root,
+    );
+    let signing = Renderer::new(sources, &workspace.campaigns, Some(signer)).unwrap();
+    for input in &inputs {
+        signing.render(input).unwrap();
+    }
+    let signed = time(&inputs[..inputs.len() / 4], |input| {
+        signing.render(input).unwrap().eml.len()
+    });
     let naive = time(&inputs[..inputs.len() / 4], |input| naive(&renderer, input));
     let straightforward = time(&inputs[..inputs.len() / 4], |input| {
         renderer.render_straightforward(input).unwrap().eml.len()
@@ -181,6 +195,7 @@ fn main() {
     report("straightforward (8-bit bodies)", straightforward);
     report("fast, first pass (compiles new shapes)", cold);
     report("fast, steady state", fast);
+    report("fast, steady state, DKIM-signed (RSA-2048)", signed);
     println!();
     println!(
         "shapes compiled: {} (+{} rendered straightforwardly) for {} messages",
