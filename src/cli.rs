@@ -50,6 +50,19 @@ pub enum Command {
         /// Only these campaigns (ids); default all.
         campaigns: Vec<String>,
     },
+    /// Who would get what, and why; who is left out, and why. Sends nothing.
+    Plan {
+        /// The campaign id (or file name without .yaml).
+        campaign: String,
+        /// Show at most this many recipients and skips in detail (the summary counts all).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Offer codes.
+    Offer {
+        #[command(subcommand)]
+        command: OfferCommand,
+    },
     /// Print the JSON Schema of campaign files (for editor autocompletion).
     Schema,
     /// Write a synthetic example shop (catalog, customers, events) as CSV.
@@ -67,6 +80,95 @@ pub enum Command {
         /// Days of history.
         #[arg(long, default_value_t = 180)]
         days: u32,
+    },
+    /// Plan, render and send one campaign (to the configured transport).
+    Send {
+        campaign: String,
+        #[command(flatten)]
+        args: SendArgs,
+    },
+    /// Send every campaign that is due (the cron entry point).
+    Run {
+        #[command(flatten)]
+        args: RunArgs,
+    },
+    /// Campaigns with their schedules, next due times and last runs.
+    Schedule,
+    /// The suppression list: addresses no campaign may mail.
+    Suppress {
+        #[command(subcommand)]
+        command: SuppressCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Plan and render what is due, but send nothing and record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only these campaigns (repeatable).
+    #[arg(long)]
+    pub only: Vec<String>,
+    /// Use this transport for this run: smtp://host:port, smtps://host:port or outbox:DIR.
+    #[arg(long)]
+    pub transport: Option<String>,
+    /// Re-send claims an earlier run never confirmed (check first: the server may have them).
+    #[arg(long)]
+    pub resend_unconfirmed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Render and report, but send nothing and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send at most this many messages (a first small batch).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Send a test copy of the first recipient's message to this address instead (not recorded).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Use this transport for this run: smtp://host:port, smtps://host:port or outbox:DIR.
+    #[arg(long)]
+    pub transport: Option<String>,
+    /// Re-send claims an earlier run never confirmed (check first: the server may have them).
+    #[arg(long)]
+    pub resend_unconfirmed: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SuppressCommand {
+    /// Suppress addresses.
+    Add {
+        #[arg(required = true)]
+        emails: Vec<String>,
+        /// unsubscribed, bounced, complained or manual.
+        #[arg(long, default_value = "manual")]
+        reason: String,
+    },
+    /// Allow addresses again (e.g. a customer who re-subscribed).
+    Remove {
+        #[arg(required = true)]
+        emails: Vec<String>,
+    },
+    /// List suppressed addresses.
+    List,
+    /// Import an unsubscribe export (CSV with an `email` column); all or nothing.
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "unsubscribed")]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OfferCommand {
+    /// Which campaign and customer a unique offer code was made for, or that it is not valid.
+    Verify {
+        code: String,
+        /// Also check the code was made for this moment (its occurrence key).
+        #[arg(long)]
+        occurrence: Option<String>,
     },
 }
 

@@ -90,17 +90,31 @@ pub struct SourceConfig {
     /// Time zone of timestamps written without an offset.
     pub timezone: Tz,
     pub delimiter: u8,
-    /// Rows whose `column` starts with `prefix` are skipped (e.g. cancelled invoices).
+    /// Rows matching a rule are skipped (e.g. cancelled invoices, rows without a customer).
     pub skip_rows: Vec<SkipRule>,
+    /// Our field → (their value → our value), e.g. `kind = { purchase = "order" }`.
+    pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// catalog, customers: build the table from the events file (exports that only have transactions).
+    pub from_events: bool,
     /// HTTP sources: timeout per attempt, attempts in all.
     pub timeout: TimeDelta,
     pub attempts: u32,
 }
 
+/// Skip a row when its `column` starts with `prefix`, or (with `empty`) has no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkipRule {
     pub column: String,
-    pub prefix: String,
+    pub prefix: Option<String>,
+    pub empty: bool,
+}
+
+impl SkipRule {
+    pub fn matches(&self, value: Option<&str>) -> bool {
+        let value = value.map(str::trim).unwrap_or_default();
+        (self.empty && value.is_empty())
+            || self.prefix.as_deref().is_some_and(|p| value.starts_with(p))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +199,8 @@ pub struct SmtpConfig {
     /// `tls = "none"` to a host that is not loopback must be forced explicitly.
     pub allow_insecure: bool,
     pub hello_name: Option<String>,
+    /// Extra trusted CA certificates (PEM file), for a relay with a private CA.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -298,7 +314,7 @@ struct RawData {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawSource {
-    path: Option<String>,
+    path: Option<Spanned<String>>,
     url: Option<Spanned<String>>,
     format: Option<DataFormat>,
     #[serde(default)]
@@ -310,7 +326,10 @@ struct RawSource {
     default_currency: Option<Spanned<String>>,
     delimiter: Option<Spanned<String>>,
     #[serde(default)]
-    skip_rows: Vec<RawSkipRule>,
+    skip_rows: Vec<Spanned<RawSkipRule>>,
+    #[serde(default)]
+    values: BTreeMap<Spanned<String>, BTreeMap<String, String>>,
+    from_events: Option<Spanned<bool>>,
     timeout: Option<Spanned<String>>,
     attempts: Option<u32>,
 }
@@ -319,7 +338,8 @@ struct RawSource {
 #[serde(deny_unknown_fields)]
 struct RawSkipRule {
     column: String,
-    prefix: String,
+    prefix: Option<String>,
+    empty: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -361,6 +381,7 @@ struct RawTransport {
     timeout: Option<Spanned<String>>,
     allow_insecure: Option<bool>,
     hello_name: Option<String>,
+    ca_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -423,6 +444,7 @@ pub const CUSTOMER_FIELDS: &[&str] = &[
     "tags",
     "currency",
 ];
+/// The last three are read only to build a catalog from the events (`[data.catalog] from_events = true`).
 pub const EVENT_FIELDS: &[&str] = &[
     "ts",
     "customer_id",
@@ -434,6 +456,9 @@ pub const EVENT_FIELDS: &[&str] = &[
     "value",
     "metric",
     "gift",
+    "product_name",
+    "category",
+    "manufacturer",
 ];
 
 impl Config {
@@ -487,6 +512,30 @@ impl Checker<'_> {
 
     fn path(&self, text: &str) -> PathBuf {
         self.root.join(text)
+    }
+
+    /// A data path, where `${NAME}` is replaced by the environment variable
+    /// (so a workspace can point at data kept outside the repository).
+    fn data_path(&mut self, text: &Spanned<String>) -> PathBuf {
+        let mut expanded = String::new();
+        let mut rest = text.get_ref().as_str();
+        while let Some(start) = rest.find("${") {
+            expanded.push_str(&rest[..start]);
+            let Some(end) = rest[start..].find('}') else {
+                break;
+            };
+            let name = &rest[start + 2..start + end];
+            match std::env::var(name) {
+                Ok(value) => expanded.push_str(&value),
+                Err(_) => self.problem(
+                    text,
+                    format!("environment variable `{name}` is not set (used in this path)"),
+                ),
+            }
+            rest = &rest[start + end + 1..];
+        }
+        expanded.push_str(rest);
+        self.path(&expanded)
     }
 
     fn timezone(&mut self, value: Option<Spanned<String>>, default: Tz) -> Tz {
@@ -724,7 +773,7 @@ impl Checker<'_> {
                     SourceLocation::default()
                 }
             }
-            (Some(path), None) => SourceLocation::File(self.path(&path)),
+            (Some(path), None) => SourceLocation::File(self.data_path(&path)),
             (None, None) => SourceLocation::File(self.path(default_path)),
         };
         let mut columns = BTreeMap::new();
@@ -786,6 +835,46 @@ impl Checker<'_> {
                 }
             },
         };
+        let mut skip_rows = Vec::new();
+        for rule in raw.skip_rows {
+            let span = rule.span();
+            let rule = rule.into_inner();
+            if rule.prefix.is_none() && rule.empty != Some(true) {
+                self.problems.push(Diagnostic::at_offset(
+                    CONFIG_FILE,
+                    self.text,
+                    span.start,
+                    "a skip_rows rule needs `prefix = \"…\"` or `empty = true`",
+                ));
+            }
+            skip_rows.push(SkipRule {
+                column: rule.column,
+                prefix: rule.prefix,
+                empty: rule.empty.unwrap_or(false),
+            });
+        }
+        let mut values = BTreeMap::new();
+        for (field, map) in raw.values {
+            if fields.contains(&field.get_ref().as_str()) {
+                values.insert(field.into_inner(), map);
+            } else {
+                self.problem(
+                    &field,
+                    unknown_field_message(table, field.get_ref(), fields),
+                );
+            }
+        }
+        let from_events = match raw.from_events {
+            Some(flag) if *flag.get_ref() && table == "events" => {
+                self.problem(
+                    &flag,
+                    "`from_events` applies to catalog and customers, not to events",
+                );
+                false
+            }
+            Some(flag) => flag.into_inner(),
+            None => false,
+        };
         SourceConfig {
             location,
             format: raw.format,
@@ -794,14 +883,9 @@ impl Checker<'_> {
             timestamp_format: raw.timestamp_format,
             timezone: self.timezone(raw.timezone, Tz::UTC),
             delimiter,
-            skip_rows: raw
-                .skip_rows
-                .into_iter()
-                .map(|r| SkipRule {
-                    column: r.column,
-                    prefix: r.prefix,
-                })
-                .collect(),
+            skip_rows,
+            values,
+            from_events,
             timeout: self.duration(raw.timeout, TimeDelta::seconds(30)),
             attempts: raw.attempts.unwrap_or(3).max(1),
         }
@@ -858,6 +942,7 @@ impl Checker<'_> {
                 timeout: self.duration(raw.timeout, TimeDelta::seconds(30)),
                 allow_insecure: raw.allow_insecure.unwrap_or(false),
                 hello_name: raw.hello_name,
+                ca_file: raw.ca_file.map(|f| self.path(&f)),
             }),
             other => {
                 let message = format!("unknown transport `{other}`: expected `outbox` or `smtp`");
@@ -949,7 +1034,7 @@ url = "https://shop.example/unsubscribe?token={token}"
             vec![
                 "xsell.toml:7:12: unknown time zone `Mars/Olympus` (expected an IANA name like `Europe/Paris`)".to_string(),
                 "xsell.toml:9:7: invalid cap `2 per week`: expected `<count>/<duration>`, like `2/7d`".to_string(),
-                "xsell.toml:11:13: `when` is not a field of events; expected one of: ts, customer_id, kind, product_id, order_id, quantity, unit_price, value, metric, gift".to_string(),
+                "xsell.toml:11:13: `when` is not a field of events; expected one of: ts, customer_id, kind, product_id, order_id, quantity, unit_price, value, metric, gift, product_name, category, manufacturer".to_string(),
             ]
         );
     }

@@ -4,7 +4,10 @@
 //! [`data`] (the indexed store) → [`campaign`] → moments → audience → caps →
 //! smart lists → offer → render → ledger claim → transport → ledger commit.
 
+pub mod audience;
+pub mod calendar;
 pub mod campaign;
+pub mod caps;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -12,10 +15,16 @@ pub mod data;
 pub mod diagnostic;
 pub mod error;
 pub mod generate;
+pub mod history;
+pub mod ledger;
 pub mod money;
 pub mod offer;
+pub mod plan;
 pub mod recommend;
 pub mod render;
+pub mod run_lock;
+pub mod schedule;
+pub mod send;
 pub mod signing;
 pub mod trigger;
 pub mod units;

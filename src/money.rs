@@ -232,4 +232,30 @@ mod tests {
             "1\u{202f}234,50"
         );
     }
+
+    #[test]
+    fn offer_edge_cases() {
+        let usd = c("USD");
+        // Fractional percents: 0.99 × 0.875 = 0.86625 → 0.87.
+        assert_eq!(percent_off(d("0.99"), d("12.5"), usd), d("0.87"));
+        // A cent stays a cent (0.0085 → 0.01), and a deep discount may reach zero.
+        assert_eq!(percent_off(d("0.01"), d("15"), usd), d("0.01"));
+        assert_eq!(percent_off(d("0.49"), d("99"), usd).to_string(), "0.00");
+        // Large amounts stay exact.
+        assert_eq!(
+            percent_off(d("99999999.99"), d("15"), usd).to_string(),
+            "84999999.99"
+        );
+        // Three-digit currencies round half up at the third digit: 0.0045 → 0.005.
+        let bhd = c("BHD");
+        assert_eq!(percent_off(d("0.005"), d("10"), bhd).to_string(), "0.005");
+        assert_eq!(percent_off(d("1"), d("15"), bhd).to_string(), "0.850");
+        // An amount larger than the price in yen: zero, without decimals.
+        let jpy = c("JPY");
+        assert_eq!(amount_off(d("999"), d("1500"), jpy).to_string(), "0");
+        assert_eq!(
+            format(amount_off(d("999"), d("1500"), jpy), jpy, "ja-JP"),
+            "￥0"
+        );
+    }
 }

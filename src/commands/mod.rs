@@ -2,9 +2,15 @@
 
 mod check;
 mod generate;
+mod offer;
+mod plan;
+mod run;
+mod schedule;
 mod schema;
+mod send;
+mod suppress;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, OfferCommand};
 use crate::error::{Error, Result};
 
 /// Runs the command; `Ok` holds the exit code (a command may succeed with warnings).
@@ -13,6 +19,14 @@ pub fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Check { campaigns } => check::run(global, campaigns),
         Command::Schema => schema::run(),
+        Command::Plan { campaign, limit } => plan::run(global, campaign, *limit),
+        Command::Offer {
+            command: OfferCommand::Verify { code, occurrence },
+        } => offer::verify(global, code, occurrence.as_deref()),
+        Command::Suppress { command } => suppress::run(global, command),
+        Command::Schedule => schedule::run(global),
+        Command::Run { args } => run::run(global, args),
+        Command::Send { campaign, args } => send::run(global, campaign, args),
         Command::Generate {
             out,
             customers,

@@ -1,6 +1,7 @@
 //! The shop's data: catalog, customers and behaviour events, loaded from CSV
 //! or JSON Lines files or URLs into a read-only, indexed [`Store`].
 
+mod ids;
 mod load;
 pub mod model;
 mod rows;

@@ -154,14 +154,15 @@ impl EventKind {
     }
 }
 
-/// One behaviour event. Compact (there may be tens of millions): optional
-/// references are stored with a sentinel and read through the accessors.
+/// One behaviour event. Compact (there may be tens of millions, 48 bytes
+/// each): optional references are stored with a sentinel and read through
+/// the accessors.
 #[derive(Debug, Clone)]
 pub struct Event {
     /// Unix seconds.
     pub ts: i64,
-    pub unit_price: Decimal,
-    pub(crate) value: f64,
+    /// The unit price (order, cart), or the metric's value (usage): an exact decimal either way.
+    pub(crate) amount: Decimal,
     pub customer: CustomerIx,
     pub(crate) product: u32,
     pub(crate) order: u32,
@@ -180,9 +181,24 @@ impl Event {
         (self.order != NONE).then_some(self.order)
     }
 
-    /// The usage metric's value, or nothing.
+    /// The unit price of an order or cart line (zero when the file gave none).
+    pub fn unit_price(&self) -> Decimal {
+        if self.kind == EventKind::Usage {
+            Decimal::ZERO
+        } else {
+            self.amount
+        }
+    }
+
+    /// A usage event's metric value, exactly as written.
+    pub fn value_decimal(&self) -> Option<Decimal> {
+        (self.kind == EventKind::Usage).then_some(self.amount)
+    }
+
+    /// A usage event's metric value, for comparisons with thresholds.
     pub fn value(&self) -> Option<f64> {
-        (!self.value.is_nan()).then_some(self.value)
+        use rust_decimal::prelude::ToPrimitive;
+        self.value_decimal().and_then(|v| v.to_f64())
     }
 
     /// The metric name (usage) or new tier (tier_changed), as an index into [`crate::data::Store::metric_name`].

@@ -141,7 +141,9 @@ struct Plan<'s> {
     /// Our field → file column position.
     columns: [Option<usize>; MAX_FIELDS],
     defaults: [Option<&'s str>; MAX_FIELDS],
-    skip: Vec<(usize, &'s str)>,
+    skip: Vec<(usize, &'s crate::config::SkipRule)>,
+    /// Our field → their value → ours.
+    values: [Option<&'s std::collections::BTreeMap<String, String>>; MAX_FIELDS],
 }
 
 fn plan_columns<'s>(
@@ -154,6 +156,7 @@ fn plan_columns<'s>(
         columns: [None; MAX_FIELDS],
         defaults: [None; MAX_FIELDS],
         skip: Vec::new(),
+        values: [None; MAX_FIELDS],
     };
     let mut report = ColumnReport::default();
     let mut problems = Diagnostics::default();
@@ -161,6 +164,7 @@ fn plan_columns<'s>(
     for (i, field) in table.fields.iter().enumerate() {
         let wanted = source.columns.get(*field).map_or(*field, String::as_str);
         plan.defaults[i] = source.defaults.get(*field).map(String::as_str);
+        plan.values[i] = source.values.get(*field);
         match header.iter().position(|column| column.trim() == wanted) {
             Some(position) => {
                 plan.columns[i] = Some(position);
@@ -197,7 +201,7 @@ fn plan_columns<'s>(
             .iter()
             .position(|column| column.trim() == rule.column)
         {
-            Some(position) => plan.skip.push((position, rule.prefix.as_str())),
+            Some(position) => plan.skip.push((position, rule)),
             None => problems.push(Diagnostic::row(
                 display,
                 1,
@@ -220,6 +224,19 @@ fn read_csv(
     mut on_row: impl FnMut(usize, &Row<'_>) -> Result<(), String>,
 ) -> Result<ReadReport, Diagnostics> {
     let display = bad.display.clone();
+    // The csv crate numbers the records of CRLF files one line early
+    // (it counts the `\n` after the record has started); peek at the line ending.
+    let mut input = std::io::BufReader::with_capacity(1 << 16, input);
+    let crlf_fix = {
+        let start = input
+            .fill_buf()
+            .map_err(|error| Diagnostic::row(&display, 1, format!("read failed: {error}")))?;
+        let first_line = start
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(start, |end| &start[..end]);
+        usize::from(first_line.ends_with(b"\r"))
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(source.delimiter)
         .has_headers(true)
@@ -251,7 +268,7 @@ fn read_csv(
             Ok(false) => break,
             Ok(true) => {}
             Err(error) => {
-                let line = error.position().map_or(0, |p| p.line() as usize);
+                let line = error.position().map_or(0, |p| p.line() as usize + crlf_fix);
                 match error.kind() {
                     csv::ErrorKind::Io(_) => {
                         return Err(Diagnostic::row(
@@ -269,11 +286,13 @@ fn read_csv(
                 continue;
             }
         }
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = record
+            .position()
+            .map_or(0, |p| p.line() as usize + crlf_fix);
         if plan
             .skip
             .iter()
-            .any(|(column, prefix)| record.get(*column).is_some_and(|v| v.starts_with(prefix)))
+            .any(|(column, rule)| rule.matches(record.get(*column)))
         {
             report.skipped += 1;
             continue;
@@ -286,7 +305,7 @@ fn read_csv(
                 .and_then(|c| record.get(c))
                 .map(str::trim)
                 .filter(|v| !v.is_empty());
-            row.values[i] = value.or(plan.defaults[i]);
+            row.values[i] = map_value(value.or(plan.defaults[i]), plan.values[i]);
         }
         match on_row(line, &row) {
             Ok(()) => report.rows += 1,
@@ -354,12 +373,11 @@ fn read_jsonl(
                 continue;
             }
         };
-        if source.skip_rows.iter().any(|rule| {
-            object
-                .get(&rule.column)
-                .and_then(json_text)
-                .is_some_and(|v| v.starts_with(&rule.prefix))
-        }) {
+        if source
+            .skip_rows
+            .iter()
+            .any(|rule| rule.matches(object.get(&rule.column).and_then(json_text).as_deref()))
+        {
             report.skipped += 1;
             continue;
         }
@@ -374,7 +392,10 @@ fn read_jsonl(
         for (i, field) in table.fields.iter().enumerate() {
             let value = texts[i].as_deref().map(str::trim).filter(|v| !v.is_empty());
             seen[i] |= value.is_some();
-            row.values[i] = value.or_else(|| source.defaults.get(*field).map(String::as_str));
+            row.values[i] = map_value(
+                value.or_else(|| source.defaults.get(*field).map(String::as_str)),
+                source.values.get(*field),
+            );
             if row.values[i].is_none() && table.required.contains(field) && missing.is_none() {
                 missing = Some(keys[i]);
             }
@@ -405,6 +426,17 @@ fn read_jsonl(
         }
     }
     Ok(report)
+}
+
+/// Their value → ours, through the field's `values` map (unlisted values pass through).
+fn map_value<'a>(
+    value: Option<&'a str>,
+    map: Option<&'a std::collections::BTreeMap<String, String>>,
+) -> Option<&'a str> {
+    match (value, map) {
+        (Some(value), Some(map)) => Some(map.get(value).map_or(value, String::as_str)),
+        _ => value,
+    }
 }
 
 fn json_text(value: &serde_json::Value) -> Option<String> {

@@ -13,6 +13,16 @@ pub enum Opened {
     Fetched(Cursor<Vec<u8>>),
 }
 
+impl Opened {
+    /// Size in bytes, when known.
+    pub fn size(&self) -> u64 {
+        match self {
+            Opened::File(file) => file.get_ref().metadata().map_or(0, |m| m.len()),
+            Opened::Fetched(bytes) => bytes.get_ref().len() as u64,
+        }
+    }
+}
+
 impl Read for Opened {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use super::ids::IdIndex;
 use super::model::*;
 
 /// An interned table of names: position ↔ text.
@@ -57,9 +58,9 @@ impl Names {
 #[derive(Debug, Default)]
 pub struct Store {
     pub(crate) products: Vec<Product>,
-    pub(crate) product_by_id: HashMap<Box<str>, ProductIx>,
+    pub(crate) product_by_id: IdIndex,
     pub(crate) customers: Vec<Customer>,
-    pub(crate) customer_by_id: HashMap<Box<str>, CustomerIx>,
+    pub(crate) customer_by_id: IdIndex,
     /// Sorted by (customer, ts); ties keep file order.
     pub(crate) events: Vec<Event>,
     /// `events[customer_events[c]..customer_events[c + 1]]` are customer `c`'s.
@@ -90,6 +91,26 @@ pub struct Store {
 }
 
 impl Store {
+    pub(crate) fn add_product(&mut self, product: Product) -> ProductIx {
+        let ix = self.products.len() as ProductIx;
+        self.products.push(product);
+        let products = &self.products;
+        self.product_by_id
+            .insert(ix, &products[ix as usize].id, |p| &products[p as usize].id);
+        ix
+    }
+
+    pub(crate) fn add_customer(&mut self, customer: Customer) -> CustomerIx {
+        let ix = self.customers.len() as CustomerIx;
+        self.customers.push(customer);
+        let customers = &self.customers;
+        self.customer_by_id
+            .insert(ix, &customers[ix as usize].id, |c| {
+                &customers[c as usize].id
+            });
+        ix
+    }
+
     // ----- products
 
     pub fn products(&self) -> &[Product] {
@@ -101,7 +122,8 @@ impl Store {
     }
 
     pub fn product_ix(&self, id: &str) -> Option<ProductIx> {
-        self.product_by_id.get(id).copied()
+        self.product_by_id
+            .find(id, |ix| &self.products[ix as usize].id)
     }
 
     pub fn categories(&self) -> &Names {
@@ -149,7 +171,8 @@ impl Store {
     }
 
     pub fn customer_ix(&self, id: &str) -> Option<CustomerIx> {
-        self.customer_by_id.get(id).copied()
+        self.customer_by_id
+            .find(id, |ix| &self.customers[ix as usize].id)
     }
 
     pub fn tiers(&self) -> &Names {
@@ -255,5 +278,90 @@ impl Store {
         self.events_by_time
             .last()
             .map(|e| self.events[*e as usize].ts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::data::store_from_csv;
+
+    const CATALOG: &str = "id,name,category,manufacturer,price,currency,stock,created_at,url
+P1,Soap,Body Care,Douce,8.00,USD,5,2026-01-01T00:00:00Z,https://s/p1
+P2,Cream,Body Care,Douce,12.00,USD,5,2026-01-01T00:00:00Z,https://s/p2
+P3,Shoe,Running,Stride,90.00,USD,0,2026-01-01T00:00:00Z,https://s/p3
+";
+    const CUSTOMERS: &str = "id,email,first_name,locale,timezone,tier,consent,created_at
+A,a@example.com,Ana,en-US,America/New_York,gold,true,2025-01-01T00:00:00Z
+B,b@example.com,Ben,fr-FR,Europe/Paris,silver,true,2025-01-01T00:00:00Z
+";
+    /// Out of order on purpose: the store sorts.
+    const EVENTS: &str = "ts,customer_id,kind,product_id,order_id,quantity,unit_price,value,metric
+2026-11-03T00:00:00Z,B,order,P3,O3,1,90.00,,
+2026-11-01T00:00:00Z,A,order,P1,O1,2,8.00,,
+2026-11-02T00:00:00Z,B,view,P1,,,,,
+2026-11-05T00:00:00Z,A,order,P2,O2,1,12.00,,
+2026-11-01T00:00:00Z,A,order,P2,O1,1,12.00,,
+2026-11-04T00:00:00Z,A,usage,,,,,20.5,workouts
+";
+
+    #[test]
+    fn events_and_orders_are_indexed_by_customer_and_by_time() {
+        let store = store_from_csv(CATALOG, CUSTOMERS, EVENTS).unwrap();
+        let a = store.customer_ix("A").unwrap();
+        let b = store.customer_ix("B").unwrap();
+        let days = |events: &[crate::data::Event]| {
+            events
+                .iter()
+                .map(|e| (e.ts - 1_793_491_200) / 86_400 + 1)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(days(store.events_of(a)), vec![1, 1, 4, 5]);
+        assert_eq!(days(store.events_of(b)), vec![2, 3]);
+
+        let orders: Vec<&str> = store.orders_of(a).map(|(_, o)| &*o.id).collect();
+        assert_eq!(orders, vec!["O1", "O2"]);
+        let (o1, _) = store.orders_of(a).next().unwrap();
+        let lines: Vec<&str> = store
+            .order_lines(o1)
+            .map(|l| &*store.product(l.product().unwrap()).id)
+            .collect();
+        assert_eq!(lines, vec!["P1", "P2"]);
+        assert_eq!(store.order_count(b), 1);
+
+        let from = 1_793_491_200 + 86_400; // 2026-11-02
+        let between: Vec<&str> = store
+            .orders_between(from, from + 3 * 86_400)
+            .iter()
+            .map(|o| &*store.order(*o).id)
+            .collect();
+        assert_eq!(between, vec!["O3"]);
+        let kinds: Vec<&str> = store
+            .events_between(from, from + 3 * 86_400)
+            .map(|e| e.kind.name())
+            .collect();
+        assert_eq!(kinds, vec!["view", "order", "usage"]);
+
+        let usage = store
+            .events_of(a)
+            .iter()
+            .find(|e| e.kind == crate::data::EventKind::Usage)
+            .unwrap();
+        assert_eq!(
+            (usage.value(), store.metric_name(usage.metric().unwrap())),
+            (Some(20.5), "workouts")
+        );
+        assert_eq!(usage.unit_price(), rust_decimal::Decimal::ZERO);
+        assert_eq!(store.units_sold(store.product_ix("P1").unwrap()), 2);
+        assert_eq!(
+            store.orders_with_product(store.product_ix("P2").unwrap()),
+            2
+        );
+        assert_eq!(
+            store
+                .products_in_category(store.categories().get("Body Care").unwrap())
+                .len(),
+            2
+        );
+        assert_eq!(store.last_event_ts(), Some(1_793_491_200 + 4 * 86_400));
     }
 }

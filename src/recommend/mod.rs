@@ -1,10 +1,43 @@
 //! Smart lists: for a customer (and the moment, if any), the products worth
 //! suggesting, each with the reason it was picked.
+//!
+//! [`Recommender::build`] learns, once per process, everything that needs the
+//! whole shop: who bought what ([`purchases`]), which products are bought
+//! together or soon after one another ([`copurchase`]), which products share
+//! their buyers ([`item_knn`]), how often products are re-bought
+//! ([`repurchase`]), and the launch order of the catalog. Resolving a list
+//! for one recipient ([`resolve`]) then only reads the recipient's own
+//! history (strictly before `now`), asks the list's source for ranked
+//! candidates ([`sources`]), and keeps those that pass the guards
+//! ([`guards`]) until the list is full, trying the fallbacks in turn.
+//!
+//! Everything here is a pure function of (store, campaign, customer, moment,
+//! now): no clock, no randomness, ties broken by product position.
+
+mod copurchase;
+mod guards;
+mod history;
+mod item_knn;
+mod purchases;
+mod reason;
+mod repurchase;
+mod resolve;
+mod scope;
+mod sources;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::campaign::{OnEmpty, SourceKind};
-use crate::data::ProductIx;
+use crate::campaign::{Campaign, ListSpec, OnEmpty, SourceKind};
+use crate::data::{CustomerIx, ProductIx, Store};
+use crate::trigger::Occurrence;
+
+pub use copurchase::FOLLOW_UP_WINDOW;
 
 /// One picked product and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -37,4 +70,114 @@ pub trait ListResolver: Sync {
         occurrence: Option<&crate::trigger::Occurrence>,
         now: i64,
     ) -> Vec<ResolvedList>;
+}
+
+/// The models learned from the whole shop, built once and shared by every
+/// campaign and recipient (it is `Sync`: resolve recipients in parallel).
+pub struct Recommender {
+    /// The models learned only from events strictly before this time.
+    cutoff: i64,
+    purchases: purchases::Purchases,
+    copurchase: copurchase::CoPurchase,
+    item_knn: item_knn::ItemKnn,
+    repurchase: repurchase::Repurchase,
+    /// Products, newest launch first (ties: catalog order).
+    by_launch: Vec<ProductIx>,
+    /// Bestseller rankings already computed, by (window, now): a run asks
+    /// the same question for every recipient.
+    rankings: Rankings,
+}
+
+/// Bestseller rankings of the whole catalog by (window, now).
+type Rankings = Mutex<HashMap<(i64, i64), Arc<[sources::bestsellers::Ranked]>>>;
+
+impl Recommender {
+    /// Learns the models from every order and view in the store.
+    pub fn build(store: &Store) -> Recommender {
+        Recommender::build_before(store, i64::MAX)
+    }
+
+    /// Learns the models only from events strictly before `cutoff` (Unix
+    /// seconds): for backtests, and for runs at a `now` inside the data, so
+    /// that nothing after the moment of sending is ever looked at.
+    pub fn build_before(store: &Store, cutoff: i64) -> Recommender {
+        let purchases = purchases::Purchases::build(store, cutoff);
+        let ((copurchase, item_knn), repurchase) = rayon::join(
+            || {
+                rayon::join(
+                    || copurchase::CoPurchase::build(store, &purchases, cutoff),
+                    || item_knn::ItemKnn::build(store, &purchases),
+                )
+            },
+            || repurchase::Repurchase::build(store, cutoff),
+        );
+        let mut by_launch: Vec<ProductIx> = (0..store.products().len() as ProductIx).collect();
+        by_launch.sort_by_key(|p| (std::cmp::Reverse(store.product(*p).created_at), *p));
+        Recommender {
+            cutoff,
+            purchases,
+            copurchase,
+            item_knn,
+            repurchase,
+            by_launch,
+            rankings: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The time the models stop learning at (`i64::MAX` for the whole store).
+    pub fn cutoff(&self) -> i64 {
+        self.cutoff
+    }
+
+    /// Resolves one list (primary pick, then fallbacks) for one recipient,
+    /// leaving out the products in `taken` (picked by earlier lists).
+    pub fn resolve_list(
+        &self,
+        store: &Store,
+        spec: &ListSpec,
+        customer: CustomerIx,
+        occurrence: Option<&Occurrence>,
+        now: i64,
+        taken: &[ProductIx],
+    ) -> ResolvedList {
+        let history = history::History::of(store, customer, now);
+        let context = resolve::Context {
+            store,
+            model: self,
+            occurrence,
+            now,
+            history: &history,
+        };
+        resolve::resolve_list(&context, spec, taken)
+    }
+}
+
+impl ListResolver for Recommender {
+    fn resolve(
+        &self,
+        store: &Store,
+        campaign: &Campaign,
+        customer: CustomerIx,
+        occurrence: Option<&Occurrence>,
+        now: i64,
+    ) -> Vec<ResolvedList> {
+        let history = history::History::of(store, customer, now);
+        let context = resolve::Context {
+            store,
+            model: self,
+            occurrence,
+            now,
+            history: &history,
+        };
+        let mut taken: Vec<ProductIx> = Vec::new();
+        campaign
+            .lists
+            .iter()
+            .map(|spec| {
+                let list = resolve::resolve_list(&context, spec, &taken);
+                taken.extend(list.items.iter().map(|item| item.product));
+                list
+            })
+            .collect()
+    }
 }

@@ -281,3 +281,93 @@ fn a_truncated_http_body_is_refused() {
     );
     assert!(!run.stdout.contains("rows"), "nothing is loaded: {run:?}");
 }
+
+/// A transactions-only export (like the Groceries dataset: member, day,
+/// item; CRLF line endings): catalog and customers are built from it.
+#[test]
+fn catalog_and_customers_can_be_built_from_a_transactions_export() {
+    let workspace = Workspace::empty();
+    workspace.write(
+        "export/groceries.csv",
+        "Member_number,Date,itemDescription\r\n\
+         1808,21-07-2015,tropical fruit\r\n\
+         1808,21-07-2015,whole milk\r\n\
+         2552,05-01-2015,whole milk\r\n\
+         1808,02-08-2015,tropical fruit\r\n",
+    );
+    workspace.write(
+        "xsell.toml",
+        r#"
+[sender]
+from = "Shop <hello@shop.example>"
+[unsubscribe]
+url = "https://shop.example/unsubscribe?token={token}"
+[data.catalog]
+from_events = true
+defaults = { category = "Groceries", currency = "EUR", url = "https://shop.example/p/{id}" }
+[data.customers]
+from_events = true
+[data.events]
+path = "export/groceries.csv"
+timestamp_format = "%d-%m-%Y"
+columns = { ts = "Date", customer_id = "Member_number", product_id = "itemDescription", product_name = "itemDescription" }
+defaults = { kind = "order" }
+"#,
+    );
+    workspace.write("campaigns/.keep", "");
+    workspace.write("templates/.keep", "");
+    let config = Config::load(workspace.path()).expect("config");
+    let store = xsell::data::load(&config.data, workspace.path())
+        .expect("data")
+        .store;
+    assert_eq!(store.products().len(), 2);
+    let fruit = store.product(store.product_ix("tropical fruit").unwrap());
+    assert_eq!(
+        (&*fruit.name, fruit.url.as_ref(), fruit.currency.code()),
+        (
+            "tropical fruit",
+            "https://shop.example/p/tropical fruit",
+            "EUR"
+        )
+    );
+    assert_eq!(fruit.created_at, 1_437_436_800, "first seen: 2015-07-21");
+    let member = store.customer(store.customer_ix("1808").unwrap());
+    assert_eq!(
+        (&*member.email, member.consent),
+        ("customer-1808@derived.invalid", false)
+    );
+    // Without order ids, a member's lines on one day are one basket.
+    assert_eq!(store.orders().len(), 3);
+    assert_eq!(
+        store
+            .orders_of(store.customer_ix("1808").unwrap())
+            .map(|(ix, _)| store.order_lines(ix).len())
+            .collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+
+    let run = workspace.xsell(&["check"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("catalog    (from export/groceries.csv)  2 rows\ncustomers  (from export/groceries.csv)  2 rows\nevents     export/groceries.csv  4 rows\n"), "{run:?}");
+
+    // Line numbers stay right with CRLF line endings.
+    workspace.write("export/groceries.csv", "Member_number,Date,itemDescription\r\n1808,21-07-2015,tropical fruit\r\n1808,31-02-2015,whole milk\r\n");
+    let run = workspace.xsell(&["check"]);
+    assert_eq!(
+        run.stderr,
+        "export/groceries.csv:3: invalid timestamp `31-02-2015`: does not match the format `%d-%m-%Y`\n\n1 problem found\n"
+    );
+}
+
+#[test]
+fn data_paths_may_use_environment_variables_and_say_when_one_is_missing() {
+    let workspace = Workspace::tiny(TINY_CATALOG, TINY_CUSTOMERS, TINY_EVENTS);
+    let config = workspace.read("xsell.toml").replace(
+        "\"data/events.csv\"",
+        "\"${XSELL_TEST_UNSET_VARIABLE}/events.csv\"",
+    );
+    workspace.write("xsell.toml", &config);
+    let run = workspace.xsell(&["check"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.starts_with("xsell.toml:9:19: environment variable `XSELL_TEST_UNSET_VARIABLE` is not set (used in this path)\n"), "{run:?}");
+}

@@ -4,7 +4,12 @@ mod support;
 
 mod campaign_errors;
 mod data_loading;
+mod peers;
+mod plan;
 mod render;
 mod render_checks;
 mod render_errors;
 mod render_paths;
+mod send_cli;
+mod sending;
+mod suppression;

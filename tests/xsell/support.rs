@@ -61,14 +61,20 @@ impl Workspace {
 
     /// Runs `xsell --workspace <this> <args>`.
     pub fn xsell(&self, args: &[&str]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_xsell"))
+        let output = self.command(args).output().expect("run xsell");
+        Run::from(output)
+    }
+
+    /// The `xsell --workspace <this> <args>` command, not started (with a test signing key).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xsell"));
+        command
             .arg("--workspace")
             .arg(self.path())
             .args(args)
             .env_remove("XSELL_WORKSPACE")
-            .output()
-            .expect("run xsell");
-        Run::from(output)
+            .env("XSELL_SECRET", "xsell-tests-signing-key");
+        command
     }
 }
 

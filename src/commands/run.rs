@@ -1,0 +1,339 @@
+//! `xsell run`: the cron entry point. Sends every campaign that is due:
+//!
+//! - a **newsletter** (no trigger) for each due time of its schedule since its
+//!   last recorded run, per its catch-up policy and lateness limit
+//!   ([`crate::schedule`]); every due time ends up recorded as done, skipped
+//!   (with why) or failed (retried next time);
+//! - a **triggered** campaign is evaluated at `now` when its schedule has a
+//!   due time since its last run (every run when it has no schedule): its
+//!   moments' windows and the ledger's keys make any cadence safe.
+//!
+//! Runs are ordered by due time, oldest first. One `xsell run` at a time
+//! holds the workspace's run lock (a second one waits or exits, as
+//! configured); even without the lock, the ledger's schedule-run records and
+//! message claims keep overlapping runs from sending twice.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::campaign::Campaign;
+use crate::cli::{Format, Global, RunArgs};
+use crate::config::OnOverlap;
+use crate::error::{Error, Result};
+use crate::ledger::Ledger;
+use crate::run_lock::{LockError, RunLock};
+use crate::schedule::{self, Decision};
+use crate::send::campaign::{CampaignReport, Request};
+use crate::workspace::Workspace;
+
+/// Exit code when another run holds the lock (`EX_TEMPFAIL`: try again later).
+pub const EXIT_BUSY: i32 = 75;
+
+/// One line of `xsell run --format json`.
+#[derive(Serialize)]
+struct RunLine {
+    campaign: String,
+    /// The scheduled time this run is for (none: a triggered campaign without schedule).
+    due: Option<String>,
+    /// `sent` (ran), `skipped` (with `reason`), `failed`.
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<CampaignReport>,
+}
+
+/// What to do now for one campaign.
+struct Job<'a> {
+    campaign: &'a Campaign,
+    /// The due time the send is for (`None`: unscheduled triggered campaign).
+    due: Option<DateTime<Utc>>,
+    /// Older due times this job also covers (triggered campaigns evaluate once for all).
+    covers: Vec<DateTime<Utc>>,
+}
+
+pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
+    let root = &global.workspace;
+    let now = global.now.unwrap_or_else(Utc::now);
+    let config = crate::config::Config::load(root)?;
+    let _lock = if args.dry_run {
+        None
+    } else {
+        let wait = match config.run.on_overlap {
+            OnOverlap::Wait => config.run.wait_timeout.to_std().unwrap_or(Duration::ZERO),
+            OnOverlap::Exit => Duration::ZERO,
+        };
+        let holder = format!(
+            "pid {}, started {}",
+            std::process::id(),
+            Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        match RunLock::acquire(
+            &config.ledger_path.with_file_name("xsell.lock"),
+            wait,
+            &holder,
+        ) {
+            Ok(lock) => Some(lock),
+            Err(busy @ LockError::Busy { .. }) => {
+                eprintln!(
+                    "{busy}: {}",
+                    if wait.is_zero() {
+                        "exiting (run.on_overlap = \"exit\")"
+                    } else {
+                        "gave up waiting"
+                    }
+                );
+                return Ok(EXIT_BUSY);
+            }
+            Err(error) => return Err(Error::internal(error.to_string())),
+        }
+    };
+    let workspace = Workspace::open(root)?;
+    for only in &args.only {
+        workspace.campaign(only)?;
+    }
+    let transport = super::send::transport_spec(&workspace, args.transport.as_deref())?;
+    let described = transport.describe();
+    let campaigns: Vec<Campaign> = workspace
+        .campaigns
+        .iter()
+        .filter(|c| c.enabled && (args.only.is_empty() || args.only.contains(&c.id)))
+        .cloned()
+        .collect();
+    let sender = super::send::sender(workspace, &transport, now.timestamp(), args.dry_run)?;
+    let mut lines = Vec::new();
+    let jobs = {
+        let mut ledger = sender.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        plan_jobs(&campaigns, &mut ledger, now, args.dry_run, &mut lines)?
+    };
+    let runtime = super::send::runtime()?;
+    let mut failed = false;
+    for job in jobs {
+        let due = job.due.map(|d| d.timestamp());
+        if let (Some(due), false) = (due, args.dry_run) {
+            let mut ledger = sender.ledger.lock().unwrap_or_else(|p| p.into_inner());
+            if !ledger.begin_schedule_run(&job.campaign.id, due, now.timestamp())? {
+                lines.push(line(
+                    job.campaign,
+                    job.due,
+                    "skipped",
+                    Some("already run (or running in another process)".into()),
+                    None,
+                ));
+                continue;
+            }
+        }
+        let request = Request {
+            now: now.timestamp(),
+            due: if job.campaign.trigger.is_none() {
+                due
+            } else {
+                None
+            },
+            dry_run: args.dry_run,
+            limit: None,
+            resend_unconfirmed: args.resend_unconfirmed,
+            progress: false,
+        };
+        let outcome = runtime.block_on(sender.send(job.campaign, &request));
+        let (state, detail, report) = match outcome {
+            Ok(report) if report.has_failures() => (
+                "failed",
+                format!("sent {}, failed {}", report.sent, report.failed),
+                Some(report),
+            ),
+            Ok(report) => ("done", format!("sent {}", report.sent), Some(report)),
+            Err(error) => ("failed", super::describe_error(&error), None),
+        };
+        failed |= state == "failed";
+        if let (Some(due), false) = (due, args.dry_run) {
+            let mut ledger = sender.ledger.lock().unwrap_or_else(|p| p.into_inner());
+            ledger.finish_schedule_run(&job.campaign.id, due, state, &detail, now.timestamp())?;
+            for older in &job.covers {
+                ledger.finish_schedule_run(
+                    &job.campaign.id,
+                    older.timestamp(),
+                    "done",
+                    &format!(
+                        "evaluated with the run due {}",
+                        job.due.map(|d| d.to_rfc3339()).unwrap_or_default()
+                    ),
+                    now.timestamp(),
+                )?;
+            }
+        }
+        let outcome = if state == "done" { "sent" } else { "failed" };
+        lines.push(line(
+            job.campaign,
+            job.due,
+            outcome,
+            (state == "failed").then_some(detail),
+            report,
+        ));
+    }
+    match global.format {
+        Format::Json => {
+            for entry in &lines {
+                println!(
+                    "{}",
+                    serde_json::to_string(entry).map_err(|e| Error::internal(e.to_string()))?
+                );
+            }
+        }
+        Format::Text => print_text(&lines, now, &described, args.dry_run),
+    }
+    Ok(if failed { 2 } else { 0 })
+}
+
+fn line(
+    campaign: &Campaign,
+    due: Option<DateTime<Utc>>,
+    outcome: &'static str,
+    reason: Option<String>,
+    report: Option<CampaignReport>,
+) -> RunLine {
+    RunLine {
+        campaign: campaign.id.clone(),
+        due: due.map(|d| d.to_rfc3339()),
+        outcome,
+        reason,
+        report,
+    }
+}
+
+/// The due work, oldest first; due times skipped by policy are recorded (and reported) here.
+fn plan_jobs<'a>(
+    campaigns: &'a [Campaign],
+    ledger: &mut Ledger,
+    now: DateTime<Utc>,
+    dry_run: bool,
+    lines: &mut Vec<RunLine>,
+) -> Result<Vec<Job<'a>>> {
+    let mut jobs = Vec::new();
+    let mut skips = Vec::new();
+    for campaign in campaigns {
+        let Some(schedule_spec) = &campaign.schedule else {
+            if campaign.trigger.is_some() {
+                jobs.push(Job {
+                    campaign,
+                    due: None,
+                    covers: Vec::new(),
+                });
+            } else {
+                lines.push(line(
+                    campaign,
+                    None,
+                    "skipped",
+                    Some("a newsletter without `schedule` is only sent by `xsell send`".into()),
+                    None,
+                ));
+            }
+            continue;
+        };
+        let last = ledger
+            .last_schedule_run(&campaign.id)?
+            .map(crate::data::timestamp);
+        let due = schedule::due_times(schedule_spec, last, now);
+        if campaign.trigger.is_some() {
+            // Moments carry their own windows: one evaluation at `now` covers every due time.
+            if let Some((latest, older)) = due.split_last() {
+                jobs.push(Job {
+                    campaign,
+                    due: Some(*latest),
+                    covers: older.to_vec(),
+                });
+            }
+            continue;
+        }
+        for decided in schedule::decide(schedule_spec, &due, now) {
+            match decided.decision {
+                Decision::Run => jobs.push(Job {
+                    campaign,
+                    due: Some(decided.at),
+                    covers: Vec::new(),
+                }),
+                Decision::Skip(reason) => skips.push((campaign, decided.at, reason)),
+            }
+        }
+    }
+    if !dry_run {
+        for (campaign, at, reason) in &skips {
+            ledger.finish_schedule_run(
+                &campaign.id,
+                at.timestamp(),
+                "skipped",
+                reason,
+                now.timestamp(),
+            )?;
+        }
+    }
+    for (campaign, at, reason) in skips {
+        lines.push(line(campaign, Some(at), "skipped", Some(reason), None));
+    }
+    jobs.sort_by_key(|job| (job.due.unwrap_or(now), job.campaign.id.clone()));
+    Ok(jobs)
+}
+
+fn print_text(lines: &[RunLine], now: DateTime<Utc>, transport: &str, dry_run: bool) {
+    println!(
+        "xsell run at {}{} via {transport}",
+        now.to_rfc3339(),
+        if dry_run {
+            " (dry run: nothing sent, nothing recorded)"
+        } else {
+            ""
+        }
+    );
+    if lines.is_empty() {
+        println!("  nothing due");
+    }
+    for entry in lines {
+        let due = entry
+            .due
+            .as_deref()
+            .map_or(String::new(), |d| format!(" (due {d})"));
+        match (&entry.report, &entry.reason) {
+            (Some(report), reason) => {
+                let mut parts = vec![format!(
+                    "sent {}",
+                    if report.dry_run {
+                        report.planned - report.failed
+                    } else {
+                        report.sent
+                    }
+                )];
+                if report.held_out > 0 {
+                    parts.push(format!("held out {}", report.held_out));
+                }
+                if report.deferred > 0 {
+                    parts.push(format!("deferred {}", report.deferred));
+                }
+                let skipped: usize = report.skipped.values().sum();
+                if skipped > 0 {
+                    parts.push(format!("skipped {skipped}"));
+                }
+                if report.failed > 0 {
+                    parts.push(format!("failed {}", report.failed));
+                }
+                if !report.unconfirmed.is_empty() {
+                    parts.push(format!(
+                        "{} unconfirmed claims not re-sent",
+                        report.unconfirmed.len()
+                    ));
+                }
+                println!(
+                    "  {}{due}: {}{}",
+                    entry.campaign,
+                    parts.join(", "),
+                    reason.as_ref().map_or(String::new(), |r| format!(" — {r}"))
+                );
+            }
+            (None, Some(reason)) => {
+                println!("  {}{due}: {} — {reason}", entry.campaign, entry.outcome)
+            }
+            (None, None) => println!("  {}{due}: {}", entry.campaign, entry.outcome),
+        }
+    }
+}

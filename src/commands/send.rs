@@ -1,0 +1,215 @@
+//! `xsell send CAMPAIGN`: plan, render and send one campaign now (or at
+//! `--now`), with a summary at the end; `--dry-run` renders and reports
+//! without sending or writing, `--limit N` sends a first small batch,
+//! `--to ADDRESS` sends a test copy of the first recipient's message.
+
+use std::sync::{Arc, Mutex};
+
+use crate::cli::{Format, Global, SendArgs};
+use crate::error::{Error, Result};
+use crate::ledger::Ledger;
+use crate::recommend::Recommender;
+use crate::render::Renderer;
+use crate::send::campaign::{CampaignReport, Request, Sender};
+use crate::send::engine::Prepared;
+use crate::send::{Delivery, TransportSpec};
+use crate::signing::SigningKey;
+use crate::workspace::Workspace;
+
+pub fn run(global: &Global, campaign_id: &str, args: &SendArgs) -> Result<i32> {
+    let workspace = Workspace::open(&global.workspace)?;
+    let campaign = workspace.campaign(campaign_id)?.clone();
+    let now = global.now.unwrap_or_else(chrono::Utc::now);
+    let transport = transport_spec(&workspace, args.transport.as_deref())?;
+    let sender = sender(
+        workspace,
+        &transport,
+        now.timestamp(),
+        args.dry_run || args.to.is_some(),
+    )?;
+    let runtime = runtime()?;
+    if let Some(address) = &args.to {
+        return runtime.block_on(send_test_copy(&sender, &campaign, now.timestamp(), address));
+    }
+    let due = newsletter_due(&campaign, now);
+    let request = Request {
+        now: now.timestamp(),
+        due,
+        dry_run: args.dry_run,
+        limit: args.limit,
+        resend_unconfirmed: args.resend_unconfirmed,
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && global.format == Format::Text,
+    };
+    let report = runtime.block_on(sender.send(&campaign, &request))?;
+    match global.format {
+        Format::Json => super::print_json(&report)?,
+        Format::Text => print!("{}", describe(&report, &transport.describe())),
+    }
+    Ok(if report.has_failures() { 2 } else { 0 })
+}
+
+/// The transport of this run: `--transport URL`, or the configured one.
+pub(crate) fn transport_spec(workspace: &Workspace, url: Option<&str>) -> Result<TransportSpec> {
+    match url {
+        Some(url) => TransportSpec::parse(url, &workspace.root),
+        None => Ok(TransportSpec::from_config(&workspace.config.transport)),
+    }
+}
+
+/// Everything a send needs, built once per process.
+pub(crate) fn sender(
+    workspace: Workspace,
+    transport: &TransportSpec,
+    now: i64,
+    dry_run: bool,
+) -> Result<Sender> {
+    let key = match transport {
+        TransportSpec::Smtp(_) if !dry_run => SigningKey::require_real(&workspace.config)?,
+        _ => SigningKey::from_config(&workspace.config),
+    };
+    let renderer = Renderer::load(&workspace.config, &workspace.campaigns)?;
+    let ledger = Ledger::open(&workspace.config.ledger_path)?;
+    let transport = transport.open(workspace.config.send.concurrency)?;
+    Ok(Sender {
+        recommender: Arc::new(Recommender::build_before(&workspace.store, now)),
+        store: workspace.store,
+        config: Arc::new(workspace.config),
+        renderer: Arc::new(renderer),
+        key,
+        ledger: Arc::new(Mutex::new(ledger)),
+        transport: Arc::new(transport),
+    })
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
+}
+
+/// A newsletter sent by hand goes out for its most recent scheduled run (or once).
+fn newsletter_due(
+    campaign: &crate::campaign::Campaign,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<i64> {
+    match (&campaign.trigger, &campaign.schedule) {
+        (None, Some(schedule)) => crate::schedule::due_times(schedule, None, now)
+            .last()
+            .map(|d| d.timestamp()),
+        _ => None,
+    }
+}
+
+/// Renders the first planned message and sends it to `address` instead of
+/// the customer; the ledger is not touched (it is not the customer's mail).
+async fn send_test_copy(
+    sender: &Sender,
+    campaign: &crate::campaign::Campaign,
+    now: i64,
+    address: &str,
+) -> Result<i32> {
+    let plan = sender.plan(
+        campaign,
+        now,
+        newsletter_due(campaign, crate::data::timestamp(now)),
+    )?;
+    let Some(first) = plan.planned.first() else {
+        return Err(Error::usage(format!(
+            "`{}` has nobody to send to at this time, so there is no message to copy",
+            campaign.id
+        )));
+    };
+    let prepared: Prepared = sender
+        .prepare(campaign, first, now)
+        .map_err(|f| Error::Failed(f.reason))?;
+    let delivery = sender
+        .transport
+        .deliver(
+            0,
+            sender.config.sender.from.email.as_ref(),
+            address,
+            &prepared.bytes,
+            &format!("test-{}", prepared.file_name),
+            &campaign.id,
+        )
+        .await;
+    sender.transport.close().await;
+    match delivery {
+        Delivery::Accepted => {
+            println!(
+                "sent a test copy of {}'s message ({}) to {address}",
+                prepared.key.customer, prepared.message_id
+            );
+            Ok(0)
+        }
+        Delivery::Transient(reason) | Delivery::Bounced(reason) | Delivery::Rejected(reason) => {
+            Err(Error::Failed(reason))
+        }
+    }
+}
+
+/// The summary printed at the end of a send.
+pub(crate) fn describe(report: &CampaignReport, transport: &str) -> String {
+    use std::fmt::Write;
+    let mut text = String::new();
+    let verb = if report.dry_run {
+        "would send (dry run: nothing sent, nothing recorded)"
+    } else {
+        "sent"
+    };
+    let _ = writeln!(text, "{} via {transport}", report.campaign);
+    let _ = writeln!(text, "  moments       {}", report.occurrences);
+    let _ = writeln!(text, "  planned       {}", report.planned);
+    let _ = writeln!(
+        text,
+        "  {verb:<13} {}",
+        if report.dry_run {
+            report.planned - report.failed
+        } else {
+            report.sent
+        }
+    );
+    if report.held_out > 0 {
+        let _ = writeln!(text, "  held out      {}", report.held_out);
+    }
+    if report.deferred > 0 {
+        let _ = writeln!(text, "  deferred      {}", report.deferred);
+    }
+    for (reason, count) in &report.skipped {
+        let _ = writeln!(text, "  skipped       {count} ({reason})");
+    }
+    if report.bounced > 0 {
+        let _ = writeln!(
+            text,
+            "  bounced       {} (addresses suppressed)",
+            report.bounced
+        );
+    }
+    if report.failed > 0 {
+        let _ = writeln!(
+            text,
+            "  failed        {} (a later run retries them)",
+            report.failed
+        );
+    }
+    if !report.unconfirmed.is_empty() {
+        let _ = writeln!(
+            text,
+            "  unconfirmed   {} claims of an earlier run were never confirmed and were not re-sent (the server may have them); check, then use --resend-unconfirmed:",
+            report.unconfirmed.len()
+        );
+        for row in report.unconfirmed.iter().take(20) {
+            let _ = writeln!(
+                text,
+                "                {} {} {}",
+                row.key.customer, row.email, row.key.occurrence
+            );
+        }
+    }
+    if let Some(stopped) = &report.stopped {
+        let _ = writeln!(text, "  {stopped}");
+    }
+    text
+}
