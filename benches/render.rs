@@ -41,7 +41,7 @@ fn main() {
         .collect();
     let samples: Vec<Sample> = customers
         .iter()
-        .map(|&c| sample(store, campaign, c, NOW))
+        .map(|&c| sample(store, campaign, c, NOW, &key))
         .collect();
     let inputs: Vec<MessageInput<'_>> = samples
         .iter()

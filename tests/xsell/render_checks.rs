@@ -174,7 +174,7 @@ fn dkim_signatures_verify_with_dkimpy() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for campaign in &example.workspace.campaigns {
-        let sample = sample(store, campaign, customer, NOW);
+        let sample = sample(store, campaign, customer, NOW, &example.key);
         let input = MessageInput {
             config,
             store,

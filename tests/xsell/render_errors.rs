@@ -136,7 +136,7 @@ fn a_campaign_overrides_a_component_for_itself_only() {
     let customer = sample_customer(&opened.store).unwrap();
     let text_of = |id: &str| {
         let campaign = opened.campaigns.iter().find(|c| c.id == id).unwrap();
-        let sample = sample(&opened.store, campaign, customer, NOW);
+        let sample = sample(&opened.store, campaign, customer, NOW, &key);
         let input = MessageInput {
             config: &opened.config,
             store: &opened.store,

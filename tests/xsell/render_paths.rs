@@ -120,7 +120,7 @@ fn render_both(
     offer: Option<&PricedOffer>,
 ) -> (RenderedMessage, RenderedMessage) {
     let example = example();
-    let sample = sample(store, campaign, customer, NOW);
+    let sample = sample(store, campaign, customer, NOW, &example.key);
     let input = MessageInput {
         config: &example.workspace.config,
         store,
@@ -161,7 +161,7 @@ fn the_fast_path_is_byte_identical_over_awkward_customers() {
                         // Without an offer too, where the subject does not need one.
                         let needs_offer = campaign.subject.contains("offer")
                             || campaign.preheader.as_deref().is_some_and(|p| p.contains("offer"));
-                        let offer = sample(store, campaign, customer, NOW).offer;
+                        let offer = sample(store, campaign, customer, NOW, &example.key).offer;
                         let offer = offer.filter(|_| needs_offer || customer % 7 != 3);
                         let (fast, straightforward) =
                             render_both(renderer, store, campaign, customer, &lists, offer.as_ref());
@@ -229,7 +229,7 @@ fn hostile_values_cannot_inject_markup_or_headers() {
     let hostile = [product(SCRIPT_NAME), product(TERA_NAME)];
     for first_name in [HEADER_NAME, "<b>Bo</b> & Co"] {
         let customer = customer(first_name);
-        let sample = sample(&store, campaign, customer, NOW);
+        let sample = sample(&store, campaign, customer, NOW, &example.key);
         let mut occurrence = sample.occurrence.clone().unwrap();
         occurrence.products = vec![hostile[0]];
         let lists = list(&hostile);
@@ -301,7 +301,7 @@ fn hostile_values_cannot_inject_markup_or_headers() {
 
     // 500 characters of a name: the subject is cut, the header folded.
     let long = customer(&"Ж".repeat(500));
-    let sample = sample(&store, campaign, long, NOW);
+    let sample = sample(&store, campaign, long, NOW, &example.key);
     let occurrence = sample.occurrence.clone().unwrap();
     let input = MessageInput {
         config: &example.workspace.config,
