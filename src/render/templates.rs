@@ -301,24 +301,6 @@ fn report_message(report: &tera::ReportError, error: &tera::Error) -> String {
     message
 }
 
-/// A Tera error as a diagnostic at the template line it is about (the
-/// template text is given when known).
-pub fn tera_diagnostic(display: &Path, text: &str, error: &tera::Error) -> Diagnostic {
-    match error.kind() {
-        tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
-            let span = report.span();
-            Diagnostic::at(
-                display,
-                text,
-                span.start_line,
-                span.start_col + 1,
-                report_message(report, error),
-            )
-        }
-        _ => Diagnostic::file(display, error_chain(error)),
-    }
-}
-
 pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
