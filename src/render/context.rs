@@ -569,8 +569,8 @@ pub struct CardMemo {
     hasher: ahash::RandomState,
 }
 
-/// Cards remembered per campaign, at most.
-const CARDS: usize = 200_000;
+/// Cards remembered per campaign, at most (a card is ~0.6 KB).
+const CARDS: usize = 50_000;
 
 impl CardMemo {
     fn get_or_make(

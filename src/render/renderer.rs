@@ -29,9 +29,10 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 /// and a catalog name should not make a header of kilobytes.
 const MAX_SUBJECT_CHARS: usize = 200;
 
-/// Skeletons remembered per campaign; messages of skeletons beyond it are
-/// rendered the straightforward way.
-const CACHE_CAPACITY: usize = 4096;
+/// Skeletons remembered per campaign (each ~40 KB for the examples: the
+/// static HTML and text, and the MJML key); messages of skeletons beyond it
+/// are rendered the straightforward way.
+const CACHE_CAPACITY: usize = 1024;
 
 /// A message's context, subject and preheader, ready for the body.
 struct Prepared {
