@@ -91,9 +91,10 @@ impl TemplateSources {
     }
 
     /// The files a campaign's environment loads: every template but the
-    /// other campaigns' own templates and the override files of any
-    /// campaign, with this campaign's overrides in place of the components
-    /// they replace. (So a broken template breaks only its campaigns.)
+    /// other campaigns' own templates (unless a template names them, to
+    /// extend or include them) and the override files of any campaign, with
+    /// this campaign's overrides in place of the components they replace.
+    /// (So a broken template breaks only its campaigns.)
     pub fn files_for(&self, campaign: &Campaign, others: &Others) -> Vec<&str> {
         let replaced: BTreeSet<String> = campaign
             .components
@@ -105,7 +106,7 @@ impl TemplateSources {
             .filter(|name| {
                 *name == campaign.template
                     || !(others.overrides.contains(*name)
-                        || others.templates.contains(*name)
+                        || (others.templates.contains(*name) && !self.is_named(name))
                         || replaced.contains(*name))
             })
             .collect();
@@ -117,6 +118,16 @@ impl TemplateSources {
             }
         }
         files
+    }
+}
+
+impl TemplateSources {
+    /// Whether some template names `name` in quotes (`{% extends "name" %}`).
+    fn is_named(&self, name: &str) -> bool {
+        let (double, single) = (format!("\"{name}\""), format!("'{name}'"));
+        self.files
+            .values()
+            .any(|text| text.contains(&double) || text.contains(&single))
     }
 }
 

@@ -188,3 +188,26 @@ campaigns/spring-seasonal.yaml: components: `overrides/big_price.mjml` does not 
 "
     );
 }
+
+#[test]
+fn a_campaign_template_may_extend_another_campaigns_template() {
+    let workspace = Workspace::example();
+    workspace.write(
+        "templates/browse_again.mjml",
+        "{% extends \"browse.mjml\" %}\n",
+    );
+    let campaign = workspace
+        .read("campaigns/browse-historical-fiction.yaml")
+        .replace("id: browse-historical-fiction", "id: browse-again")
+        .replace("template: browse.mjml", "template: browse_again.mjml");
+    workspace.write("campaigns/browse-again.yaml", &campaign);
+    let run = workspace.xsell(&["check"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.ends_with(
+            "ok: 10 campaigns, 22 templates, 291 products, 3,000 customers, 67,755 events\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
