@@ -92,6 +92,18 @@ pub enum Command {
         #[command(flatten)]
         args: RunArgs,
     },
+    /// Offline quality of each list source on a time split, next to bestsellers.
+    Backtest {
+        /// Hide every event at and after this time (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long, value_parser = parse_now)]
+        split: DateTime<Utc>,
+        /// Products asked of each source per customer.
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// Sources to compare (repeat or separate with commas); default all. Bestsellers is always shown.
+        #[arg(long = "source", value_delimiter = ',')]
+        sources: Vec<String>,
+    },
     /// Campaigns with their schedules, next due times and last runs.
     Schedule,
     /// The suppression list: addresses no campaign may mail.

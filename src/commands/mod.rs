@@ -1,5 +1,6 @@
 //! One file per subcommand; each only orchestrates library calls and prints.
 
+mod backtest;
 mod check;
 mod generate;
 mod offer;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             end,
             days,
         } => generate::run(global, out, *customers, *seed, *end, *days),
+        Command::Backtest { split, k, sources } => backtest::run(global, *split, *k, sources),
     }
 }
 

@@ -16,10 +16,15 @@
 //! For popular pairs (expected ≫ the pseudo-count) this is lift − 1; for rare
 //! ones it grows with the number of customers who bought both, so one
 //! coincidence counts for little and a habit shared by 40 customers counts
-//! a lot. Only pairs bought together more often than chance (lift > 1) are
-//! complements. Substitutes are not: a product of the seed's category that
-//! more customers compared with it (viewed both within [`COMPARE_WINDOW`])
-//! than bought both is an alternative to it, not something to add.
+//! a lot. A pair is a complement only when its score reaches
+//! [`MIN_SCORE`]: bought together by at least 1.5 times as many customers as
+//! chance predicts, plus 5 — clearly, not by a hair. Where no pair is (in a
+//! grocery, staples dominate every basket), cross-sell finds nothing and the
+//! list's fallback (bestsellers) decides, rather than dressing up noise as
+//! complements. Substitutes are not complements either: a product of the
+//! seed's category that more customers compared with it (viewed both within
+//! [`COMPARE_WINDOW`]) than bought both is an alternative to it, not
+//! something to add.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -34,6 +39,8 @@ pub const FOLLOW_UP_WINDOW: i64 = 14 * DAY;
 pub const COMPARE_WINDOW: i64 = 3 * DAY;
 /// Customers added to what independence predicts, so rare coincidences count for little.
 pub const PSEUDO_CUSTOMERS: f64 = 10.0;
+/// The lowest score of a complement (see the module header).
+pub const MIN_SCORE: f64 = 0.5;
 /// Complements kept per product, best first.
 const MAX_NEIGHBOURS: usize = 100;
 
@@ -45,7 +52,7 @@ pub(crate) struct Complement {
     pub customers: u32,
     /// `customers` over what independence predicts.
     pub lift: f32,
-    /// The shrunk lift (see the module header); always positive.
+    /// The shrunk lift (see the module header); at least [`MIN_SCORE`].
     pub score: f32,
 }
 
@@ -73,7 +80,8 @@ impl CoPurchase {
             }
             let expected = seed_buyers * product_buyers / customers;
             let together_f = f64::from(together);
-            if together_f <= expected {
+            let score = (together_f - expected) / (expected + PSEUDO_CUSTOMERS);
+            if score < MIN_SCORE {
                 continue;
             }
             let same_category = store.product(seed).category == store.product(product).category;
@@ -87,7 +95,7 @@ impl CoPurchase {
                 product,
                 customers: together,
                 lift: (together_f / expected) as f32,
-                score: ((together_f - expected) / (expected + PSEUDO_CUSTOMERS)) as f32,
+                score: score as f32,
             });
         }
         rows.par_iter_mut().for_each(|row| {

@@ -14,6 +14,7 @@
 //! Everything here is a pure function of (store, campaign, customer, moment,
 //! now): no clock, no randomness, ties broken by product position.
 
+pub mod backtest;
 mod copurchase;
 mod guards;
 mod history;
@@ -29,7 +30,7 @@ mod sources;
 mod tests;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
@@ -89,7 +90,7 @@ pub struct Recommender {
 }
 
 /// Bestseller rankings of the whole catalog by (window, now).
-type Rankings = Mutex<HashMap<(i64, i64), Arc<[sources::bestsellers::Ranked]>>>;
+type Rankings = RwLock<HashMap<(i64, i64), Arc<[sources::bestsellers::Ranked]>>>;
 
 impl Recommender {
     /// Learns the models from every order and view in the store.
@@ -120,7 +121,7 @@ impl Recommender {
             item_knn,
             repurchase,
             by_launch,
-            rankings: Mutex::new(HashMap::new()),
+            rankings: RwLock::new(HashMap::new()),
         }
     }
 

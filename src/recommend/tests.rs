@@ -733,24 +733,33 @@ fn order_reminders_when_the_learned_interval_has_passed_most_timely_first() {
 
 // ----- cross-sell
 
-/// 24 customers. c1–c6 buy SOAP with CREAM and MILK; c7, c8 buy CREAM
-/// alone; everybody buys MILK; c1 also buys RARE with the soap.
+/// 100 customers, 20 of them buy SOAP (c1–c20). With the soap: c1–c16 buy
+/// CREAM, which c21–c34 also buy alone; c1–c8 buy OIL; c1 buys RARE.
+/// Everybody buys MILK.
 fn complement_shop() -> Store {
     let items = vec![
         item("SOAP", "Gentle Soap", "Body Care"),
         item("MILK", "Milk", "Pantry"),
         item("RARE", "Rare Candle", "Home"),
+        item("OIL", "Bath Oil", "Bath"),
         item("CREAM", "Face Cream", "Face Care"),
     ];
     let mut events = Events::default();
-    for n in 1..=24 {
-        let c = format!("c{n}");
-        match n {
-            1 => events.order(&c, 10, &["SOAP", "CREAM", "MILK", "RARE"]),
-            2..=6 => events.order(&c, 10, &["SOAP", "CREAM", "MILK"]),
-            7 | 8 => events.order(&c, 10, &["CREAM", "MILK"]),
-            _ => events.order(&c, 10, &["MILK"]),
-        };
+    for n in 1..=100 {
+        let mut basket = vec!["MILK"];
+        if n <= 20 {
+            basket.push("SOAP");
+        }
+        if n <= 16 || (21..=34).contains(&n) {
+            basket.push("CREAM");
+        }
+        if n <= 8 {
+            basket.push("OIL");
+        }
+        if n == 1 {
+            basket.push("RARE");
+        }
+        events.order(&format!("c{n}"), 10, &basket);
     }
     events.customer("buyer");
     shop(items, &events)
@@ -768,21 +777,22 @@ fn cross_sell_prefers_a_shared_habit_to_a_bestseller_or_a_coincidence() {
     );
     let order = moment(&store, "buyer", 20, &["SOAP"]);
     let resolved = resolve(&store, &spec, "buyer", Some(&order), 20);
-    // MILK is bought with the soap by 6 customers, but everybody buys it
-    // (lift 1.0): not a complement. RARE has the highest raw lift (4.0) from
-    // one customer; CREAM's 6 customers (lift 3.0) count for more.
+    // MILK is bought with the soap by all 20, but everybody buys it (lift
+    // 1.0): not a complement. RARE's lift is 5.0 from one customer: a
+    // coincidence. OIL's lift (5.0, 8 customers) is higher than CREAM's
+    // (2.7), but CREAM's 16 customers count for more.
     assert_eq!(
         picked(&store, &resolved),
         vec![
             (
                 "CREAM".to_string(),
                 "cross_sell",
-                "bought with Gentle Soap by 6 customers, lift 3.0".to_string()
+                "bought with Gentle Soap by 16 customers, lift 2.7".to_string()
             ),
             (
-                "RARE".to_string(),
+                "OIL".to_string(),
                 "cross_sell",
-                "bought with Gentle Soap by 1 customer, lift 4.0".to_string()
+                "bought with Gentle Soap by 8 customers, lift 5.0".to_string()
             ),
         ]
     );
@@ -797,16 +807,16 @@ fn cross_sell_counts_purchases_soon_after_but_not_weeks_after_nor_before() {
         item("FILLER", "Water", "Pantry"),
     ];
     let mut events = Events::default();
-    events
-        .order("c1", 0, &["SHOE"])
-        .order("c1", 10, &["SOCKS"])
-        .order("c2", 0, &["SHOE"])
-        .order("c2", 5, &["SOCKS"])
-        .order("c3", 0, &["SHOE"])
-        .order("c3", 20, &["BAG"])
-        .order("c4", 0, &["SHOE"])
-        .order("c4", 30, &["BAG"]);
-    for n in 5..=10 {
+    for n in 1..=20 {
+        let c = format!("c{n}");
+        events.order(&c, 0, &["SHOE"]);
+        match n {
+            1..=5 => events.order(&c, 14, &["SOCKS"]),
+            6..=10 => events.order(&c, 5, &["SOCKS"]),
+            _ => events.order(&c, 15 + n, &["BAG"]),
+        };
+    }
+    for n in 21..=100 {
         events.order(&format!("c{n}"), 3, &["FILLER"]);
     }
     events.customer("buyer");
@@ -822,12 +832,13 @@ fn cross_sell_counts_purchases_soon_after_but_not_weeks_after_nor_before() {
         );
         picked(&store, &resolve(&store, &spec, "buyer", Some(&order), 50))
     };
+    // Socks 5 and 14 days after the shoes count; bags 26 days or more after do not.
     assert_eq!(
         seeded("SHOE"),
         vec![(
             "SOCKS".to_string(),
             "cross_sell",
-            "bought with Stride Shoe by 2 customers, lift 2.5".to_string()
+            "bought with Stride Shoe by 10 customers, lift 5.0".to_string()
         )]
     );
     // Socks were bought after the shoes, never with or before them.
@@ -844,18 +855,28 @@ fn cross_sell_leaves_out_substitutes_compared_more_often_than_bought_together() 
         item("FILLER", "Water", "Pantry"),
     ];
     let mut events = Events::default();
-    for c in ["c1", "c2", "c3", "c4"] {
-        events.view(c, 0, "SOAP").view(c, 1, "LAVENDER");
+    for n in 1..=20 {
+        let c = format!("c{n}");
+        match n {
+            1..=12 => events.view(&c, 0, "SOAP").view(&c, 1, "LAVENDER"),
+            _ => &mut events,
+        };
+        match n {
+            9 => events.view(&c, 0, "SOAP").view(&c, 1, "SALT"),
+            13..=20 => events.view(&c, 0, "SOAP").view(&c, 1, "CREAM"),
+            _ => &mut events,
+        };
+        let with = match n {
+            1..=8 => "LAVENDER",
+            9..=16 => "SALT",
+            _ => "FILLER",
+        };
+        events.order(&c, 2, &["SOAP", with]);
+        if n >= 13 {
+            events.order(&c, 2, &["CREAM"]);
+        }
     }
-    events
-        .order("c1", 2, &["SOAP", "LAVENDER"])
-        .order("c2", 2, &["SOAP", "LAVENDER"])
-        .order("c3", 2, &["SOAP", "SALT", "CREAM"])
-        .order("c4", 2, &["SOAP", "SALT", "CREAM"])
-        .view("c5", 1, "SOAP")
-        .view("c5", 1, "SALT")
-        .order("c5", 2, &["SOAP", "SALT"]);
-    for n in 6..=15 {
+    for n in 21..=100 {
         events.order(&format!("c{n}"), 2, &["FILLER"]);
     }
     events.customer("buyer");
@@ -869,20 +890,21 @@ fn cross_sell_leaves_out_substitutes_compared_more_often_than_bought_together() 
         10,
     );
     let resolved = resolve(&store, &spec, "buyer", Some(&order), 20);
-    // LAVENDER: compared by 4, bought with the soap by 2 → a substitute.
-    // SALT: same category, compared by 1, bought together by 3 → a complement.
+    // LAVENDER: compared with the soap by 12, bought with it by 8 → a substitute.
+    // SALT: same category, compared by 1, bought together by 8 → a complement.
+    // CREAM ties with SALT; SALT comes first in the catalog.
     assert_eq!(
         picked(&store, &resolved),
         vec![
             (
                 "SALT".to_string(),
                 "cross_sell",
-                "bought with Gentle Soap by 3 customers, lift 3.0".to_string()
+                "bought with Gentle Soap by 8 customers, lift 5.0".to_string()
             ),
             (
                 "CREAM".to_string(),
                 "cross_sell",
-                "bought with Gentle Soap by 2 customers, lift 3.0".to_string()
+                "bought with Gentle Soap by 8 customers, lift 5.0".to_string()
             ),
         ]
     );
@@ -897,17 +919,16 @@ fn cross_sell_never_looks_past_now_nor_past_the_models_cutoff() {
         item("FILLER", "Water", "Pantry"),
     ];
     let mut events = Events::default();
-    events
-        .order("c1", 10, &["A", "B"])
-        .order("c2", 10, &["A", "B"])
-        .order("c3", 60, &["A", "C"])
-        .order("c4", 60, &["A", "C"])
-        .order("c5", 60, &["A", "C"])
-        .order("me", 20, &["A"])
-        .order("me", 70, &["B"]);
-    for n in 6..=12 {
+    for n in 1..=10 {
+        events.order(&format!("c{n}"), 10, &["A", "B"]);
+    }
+    for n in 11..=20 {
+        events.order(&format!("c{n}"), 60, &["A", "C"]);
+    }
+    for n in 21..=100 {
         events.order(&format!("c{n}"), 5, &["FILLER"]);
     }
+    events.order("me", 20, &["A"]).order("me", 70, &["B"]);
     let store = shop(items, &events);
     let model = Recommender::build_before(&store, at(30));
     let me = store.customer_ix("me").unwrap();

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod backtest;
 mod campaign_errors;
 mod data_loading;
 mod peers;
@@ -10,6 +11,7 @@ mod render;
 mod render_checks;
 mod render_errors;
 mod render_paths;
+mod run_week;
 mod send_cli;
 mod sending;
 mod suppression;

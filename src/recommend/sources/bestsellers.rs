@@ -61,10 +61,20 @@ impl Recommender {
     /// Every product sold in `[now − window, now)`, by distinct buyers (most first, ties by position).
     pub(crate) fn bestseller_ranking(&self, store: &Store, window: i64, now: i64) -> Arc<[Ranked]> {
         // A poisoned lock only means another thread panicked mid-insert; the map is still usable.
+        let known = self
+            .rankings
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&(window, now))
+            .cloned();
+        if let Some(ranking) = known {
+            return ranking;
+        }
         let mut rankings = self
             .rankings
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Another thread may have ranked it while this one waited.
         if let Some(ranking) = rankings.get(&(window, now)) {
             return Arc::clone(ranking);
         }

@@ -6,12 +6,12 @@ use crate::data::ProductIx;
 
 use super::super::reason::Why;
 use super::super::resolve::Context;
-use super::{Candidate, Sink, offer_by_score};
+use super::{Candidate, MAX_FAMILY_SEEDS, Sink, offer_by_score};
 
 pub(crate) fn run(context: &Context<'_>, seeds: &[ProductIx], sink: &mut Sink<'_>) {
     let store = context.store;
     let mut found: Vec<Candidate> = Vec::new();
-    for seed in seeds {
+    for seed in seeds.iter().take(MAX_FAMILY_SEEDS) {
         let Some(family) = store.product(*seed).family else {
             continue;
         };

@@ -14,6 +14,8 @@ mod upgrade;
 
 use std::ops::ControlFlow;
 
+use rustc_hash::FxHashMap;
+
 use crate::campaign::{Seed, Source};
 use crate::data::ProductIx;
 
@@ -28,6 +30,10 @@ pub(crate) struct Candidate {
     pub score: f64,
     pub why: Why,
 }
+
+/// Upgrade and ecosystem look at this many seeds at most (the most relevant):
+/// a wholesaler's 500 recent purchases are not 500 upgrade paths.
+pub const MAX_FAMILY_SEEDS: usize = 20;
 
 /// Takes candidates best first; says `Break` when the list is full.
 pub(crate) type Sink<'s> = dyn FnMut(Candidate) -> ControlFlow<()> + 's;
@@ -79,12 +85,97 @@ pub(crate) fn run(
     }
 }
 
-/// Offers candidates by score (best first; ties by catalog position) until the sink is full.
-fn offer_by_score(mut candidates: Vec<Candidate>, sink: &mut Sink<'_>) {
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.product.cmp(&b.product)));
-    for candidate in candidates {
-        if sink(candidate).is_break() {
-            return;
+/// Sums the votes several seeds give each product; its reason is the one of
+/// the strongest single vote.
+#[derive(Default)]
+struct Tally {
+    votes: FxHashMap<ProductIx, (Candidate, f64)>,
+}
+
+impl Tally {
+    fn with_capacity(capacity: usize) -> Tally {
+        Tally {
+            votes: FxHashMap::with_capacity_and_hasher(capacity, Default::default()),
         }
+    }
+
+    fn add(&mut self, product: ProductIx, vote: f64, why: Why) {
+        let (candidate, strongest) = self.votes.entry(product).or_insert((
+            Candidate {
+                product,
+                score: 0.0,
+                why,
+            },
+            vote,
+        ));
+        candidate.score += vote;
+        if vote > *strongest {
+            *strongest = vote;
+            candidate.why = why;
+        }
+    }
+
+    fn offer(self, sink: &mut Sink<'_>) {
+        offer_by_score(self.votes.into_values().map(|(c, _)| c).collect(), sink);
+    }
+}
+
+/// Offers candidates by score (best first; ties by catalog position) until
+/// the sink is full. Lists are short and candidates many, so candidates are
+/// ordered a slice at a time: the best 16, then the next 64, and so on.
+fn offer_by_score(mut candidates: Vec<Candidate>, sink: &mut Sink<'_>) {
+    let better =
+        |a: &Candidate, b: &Candidate| b.score.total_cmp(&a.score).then(a.product.cmp(&b.product));
+    let mut start = 0;
+    let mut slice = 16;
+    while start < candidates.len() {
+        let end = (start + slice).min(candidates.len());
+        let rest = &mut candidates[start..];
+        if end < start + rest.len() {
+            rest.select_nth_unstable_by(end - start - 1, better);
+        }
+        rest[..end - start].sort_unstable_by(better);
+        for candidate in &candidates[start..end] {
+            if sink(*candidate).is_break() {
+                return;
+            }
+        }
+        start = end;
+        slice *= 4;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_are_offered_best_first_ties_by_position_slice_after_slice() {
+        // 300 candidates: scores repeat every 7, so there are many ties.
+        let candidates: Vec<Candidate> = (0..300u32)
+            .map(|p| Candidate {
+                product: (p * 37) % 300,
+                score: f64::from((p * 13) % 7),
+                why: Why::Manual,
+            })
+            .collect();
+        let mut expected = candidates.clone();
+        expected.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.product.cmp(&b.product)));
+        let mut offered = Vec::new();
+        offer_by_score(candidates.clone(), &mut |c| {
+            offered.push(c);
+            ControlFlow::Continue(())
+        });
+        assert_eq!(offered, expected);
+        let mut first_twenty = Vec::new();
+        offer_by_score(candidates, &mut |c| {
+            first_twenty.push(c);
+            if first_twenty.len() == 20 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert_eq!(first_twenty, expected[..20]);
     }
 }

@@ -13,7 +13,7 @@ use crate::data::ProductIx;
 
 use super::super::reason::{Step, Why};
 use super::super::resolve::Context;
-use super::{Candidate, Sink};
+use super::{Candidate, MAX_FAMILY_SEEDS, Sink};
 
 /// Rating below which a product is not suggested as an upgrade.
 pub const WELL_RATED: f32 = 3.5;
@@ -26,7 +26,7 @@ type Order = (u8, u64, Reverse<u32>);
 pub(crate) fn run(context: &Context<'_>, seeds: &[ProductIx], sink: &mut Sink<'_>) {
     let store = context.store;
     let mut found: Vec<(Order, Candidate)> = Vec::new();
-    for seed in seeds {
+    for seed in seeds.iter().take(MAX_FAMILY_SEEDS) {
         let from = store.product(*seed);
         let group = match from.family {
             Some(family) => store.products_in_family(family),
