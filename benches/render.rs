@@ -1,6 +1,8 @@
 //! Render + MIME throughput on the post-purchase example (3 products, an
 //! offer, ~35 KB of HTML), one thread, so the figures are per core:
 //!
+//! - Tera + mrml only: the HTML, nothing else (for comparison with other
+//!   template engines);
 //! - naive: Tera → mrml → html2text → lettre choosing the body encoding
 //!   itself (quoted-printable for mrml's long lines) — what one writes first;
 //! - straightforward: the same steps, with xsell's short lines and 8-bit
@@ -39,7 +41,7 @@ fn main() {
         .collect();
     let samples: Vec<Sample> = customers
         .iter()
-        .map(|&c| sample(store, campaign, c, NOW))
+        .map(|&c| sample(store, campaign, c, NOW, &key))
         .collect();
     let inputs: Vec<MessageInput<'_>> = samples
         .iter()
@@ -135,22 +137,17 @@ fn main() {
                 .len()
         });
         report("lettre (with the body copies)", assemble);
-        let tracker = xsell::render::tracking::Tracker::new(&campaign.utm);
-        let cards = xsell::render::context::CardMemo::default();
+        let memo = xsell::render::context::Memo::new(&campaign.utm);
         let context = time(&inputs, |input| {
-            let context =
-                xsell::render::context::build(input, "https://shop.example/u", &tracker, &cards);
+            let context = xsell::render::context::build(input, "https://shop.example/u", &memo);
             context.get("lists").is_some() as usize
         });
         report("context", context);
         return;
     }
-    let naive = time(&inputs[..inputs.len() / 4], |input| naive(&renderer, input));
-    let straightforward = time(&inputs[..inputs.len() / 4], |input| {
-        renderer.render_straightforward(input).unwrap().eml.len()
-    });
     // First pass: every new message shape is compiled (and checked against
-    // the straightforward path); second pass: steady state.
+    // the straightforward path); then the steady state. The fast path is
+    // measured first, before the other paths have churned the allocator.
     let cold = {
         let start = cpu_time();
         for input in &inputs {
@@ -160,16 +157,45 @@ fn main() {
     };
     let stats = renderer.stats(&campaign.id);
     let fast = time(&inputs, |input| renderer.render(input).unwrap().eml.len());
+    let tera_mrml = time(&inputs[..inputs.len() / 4], |input| {
+        let (_, mjml) = renderer.render_mjml(input).unwrap();
+        mrml::parse(&mjml)
+            .unwrap()
+            .element
+            .render(&Default::default())
+            .unwrap()
+            .len()
+    });
+    // With a DKIM signature (RSA-2048, the common key size).
+    let pem = std::fs::read_to_string(root.join("tests/xsell/dkim/test-key.pem")).unwrap();
+    let signer = xsell::render::dkim::DkimSigner::from_pem("shop.example", "xsell", &pem).unwrap();
+    let (sources, _) = xsell::render::templates::TemplateSources::read(
+        &workspace.config.templates_dir,
+        &workspace.config.root,
+    );
+    let signing = Renderer::new(sources, &workspace.campaigns, Some(signer)).unwrap();
+    for input in &inputs {
+        signing.render(input).unwrap();
+    }
+    let signed = time(&inputs[..inputs.len() / 4], |input| {
+        signing.render(input).unwrap().eml.len()
+    });
+    let naive = time(&inputs[..inputs.len() / 4], |input| naive(&renderer, input));
+    let straightforward = time(&inputs[..inputs.len() / 4], |input| {
+        renderer.render_straightforward(input).unwrap().eml.len()
+    });
 
     println!();
     println!(
         "{:<44} {:>12} {:>14}",
         "path (one thread, CPU time)", "µs/message", "messages/s"
     );
+    report("Tera + mrml only (no text part, no MIME)", tera_mrml);
     report("naive (Tera, mrml, html2text, lettre QP)", naive);
     report("straightforward (8-bit bodies)", straightforward);
     report("fast, first pass (compiles new shapes)", cold);
     report("fast, steady state", fast);
+    report("fast, steady state, DKIM-signed (RSA-2048)", signed);
     println!();
     println!(
         "shapes compiled: {} (+{} rendered straightforwardly) for {} messages",

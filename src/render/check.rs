@@ -84,7 +84,7 @@ fn render_sample(
     let Some(customer) = sample_customer(store) else {
         return problems;
     };
-    let sample = sample(store, campaign, customer, now);
+    let sample = sample(store, campaign, customer, now, key);
     let input = MessageInput {
         config,
         store,

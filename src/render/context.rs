@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::MessageInput;
-use super::format::{self, DateStyle};
+use super::format::{self, DateMemo, DateStyle};
 use super::tracking::Tracker;
 use crate::data::{Currency, ProductIx, Store};
 use crate::money;
@@ -277,21 +277,35 @@ pub struct OfferContext<'a> {
 
 /// Builds the context of one message. `subject` and `preheader` are added
 /// by the caller once they are rendered.
-pub fn build(
-    input: &MessageInput<'_>,
-    unsubscribe_url: &str,
-    tracker: &Tracker,
-    cards: &CardMemo,
-) -> tera::Context {
-    let context = message_context(input, unsubscribe_url, tracker, cards);
+/// What context building remembers from one message to the next, per
+/// campaign: tracked links, product cards, dates. (Only ever by content,
+/// so the memo can never hand out something stale.)
+#[derive(Debug)]
+pub struct Memo {
+    pub tracker: Arc<Tracker>,
+    pub cards: CardMemo,
+    pub dates: DateMemo,
+}
+
+impl Memo {
+    pub fn new(utm: &BTreeMap<String, String>) -> Memo {
+        Memo {
+            tracker: Arc::new(Tracker::new(utm)),
+            cards: CardMemo::default(),
+            dates: DateMemo::default(),
+        }
+    }
+}
+
+pub fn build(input: &MessageInput<'_>, unsubscribe_url: &str, memo: &Memo) -> tera::Context {
+    let context = message_context(input, unsubscribe_url, memo);
     tera::Context::from_serialize(&context).unwrap_or_default()
 }
 
 fn message_context<'a>(
     input: &'a MessageInput<'a>,
     unsubscribe_url: &'a str,
-    tracker: &'a Tracker,
-    cards: &'a CardMemo,
+    memo: &'a Memo,
 ) -> MessageContext<'a> {
     let store = input.store;
     let customer = store.customer(input.customer);
@@ -301,8 +315,9 @@ fn message_context<'a>(
         currency: customer.currency,
         locale,
         offer: input.offer,
-        tracker,
-        cards,
+        tracker: &memo.tracker,
+        cards: &memo.cards,
+        dates: &memo.dates,
     };
     let config = input.config;
     let mut lists = BTreeMap::new();
@@ -325,7 +340,7 @@ fn message_context<'a>(
             },
         );
     }
-    let date = |seconds: i64, style| format::date(seconds, customer.timezone, locale, style);
+    let date = |seconds: i64, style| memo.dates.date(seconds, customer.timezone, locale, style);
     MessageContext {
         shop: Shop {
             name: clean(&config.shop.name),
@@ -392,6 +407,7 @@ struct Products<'a> {
     offer: Option<&'a PricedOffer>,
     tracker: &'a Tracker,
     cards: &'a CardMemo,
+    dates: &'a DateMemo,
 }
 
 impl<'a> Products<'a> {
@@ -540,18 +556,21 @@ impl OwnedFacts {
     }
 }
 
+/// A card and the facts it was made of.
+type Remembered = (OwnedFacts, Arc<ProductCard>);
+
 /// Product cards already made for a campaign, found again by their facts
 /// (never by a product's position, so another catalog cannot get a stale
 /// card). A card costs a dozen formatted texts; a catalog's products come
 /// back in message after message.
 #[derive(Debug, Default)]
 pub struct CardMemo {
-    cards: RwLock<HashMap<u64, Vec<(OwnedFacts, Arc<ProductCard>)>>>,
+    cards: RwLock<HashMap<u64, Vec<Remembered>>>,
     hasher: ahash::RandomState,
 }
 
-/// Cards remembered per campaign, at most.
-const CARDS: usize = 200_000;
+/// Cards remembered per campaign, at most (a card is ~0.6 KB).
+const CARDS: usize = 50_000;
 
 impl CardMemo {
     fn get_or_make(
@@ -601,7 +620,11 @@ fn trigger_context<'a>(input: &'a MessageInput<'a>, products: &Products<'a>) -> 
     let Some(occurrence) = input.occurrence else {
         return context;
     };
-    let date = |seconds: i64| format::date(seconds, customer.timezone, locale, DateStyle::Long);
+    let date = |seconds: i64| {
+        products
+            .dates
+            .date(seconds, customer.timezone, locale, DateStyle::Long)
+    };
     context.at = Some(date(occurrence.at));
     context.products = occurrence
         .products

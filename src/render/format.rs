@@ -97,7 +97,7 @@ pub fn percent(value: f64, locale: &str) -> String {
 }
 
 /// How a date is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DateStyle {
     /// `November 23, 2026`, `23 novembre 2026`, `23. November 2026`.
     Long,
@@ -168,6 +168,52 @@ pub fn date_with(seconds: i64, timezone: Tz, locale: &str, pattern: &str) -> Str
     local
         .format_localized(pattern, chrono_locale(locale))
         .to_string()
+}
+
+/// [`date`], remembering what it wrote: a date's text depends only on the
+/// local day (or minute) and the locale, and messages of a run share most
+/// of them (today, the offer's end…).
+#[derive(Debug, Default)]
+pub struct DateMemo {
+    known: std::sync::RwLock<std::collections::HashMap<(DateStyle, i64), Vec<LocaleText>>>,
+}
+
+/// A date's text in one locale.
+type LocaleText = (Box<str>, String);
+
+/// Dates remembered, at most.
+const DATES: usize = 100_000;
+
+impl DateMemo {
+    pub fn date(&self, seconds: i64, timezone: Tz, locale: &str, style: DateStyle) -> String {
+        use chrono::Datelike;
+        let local = timezone.from_utc_datetime(&crate::data::timestamp(seconds).naive_utc());
+        let naive = local.naive_local();
+        let when = match style {
+            DateStyle::DateTime => naive.and_utc().timestamp().div_euclid(60),
+            DateStyle::Long | DateStyle::Short => i64::from(naive.num_days_from_ce()),
+        };
+        {
+            let known = self.known.read().unwrap_or_else(|p| p.into_inner());
+            if let Some((_, text)) = known
+                .get(&(style, when))
+                .and_then(|texts| texts.iter().find(|(l, _)| &**l == locale))
+            {
+                return text.clone();
+            }
+        }
+        let text = local
+            .format_localized(pattern(style, locale), chrono_locale(locale))
+            .to_string();
+        let mut known = self.known.write().unwrap_or_else(|p| p.into_inner());
+        if known.len() < DATES {
+            known
+                .entry((style, when))
+                .or_default()
+                .push((locale.into(), text.clone()));
+        }
+        text
+    }
 }
 
 /// The year of Unix seconds in a time zone.
@@ -246,6 +292,27 @@ mod tests {
             "23 November 2026",
             "unknown locales fall back to English names"
         );
+    }
+
+    #[test]
+    fn remembered_dates_are_the_same_dates() {
+        let memo = DateMemo::default();
+        let la: Tz = "America/Los_Angeles".parse().unwrap();
+        let paris: Tz = "Europe/Paris".parse().unwrap();
+        for _ in 0..2 {
+            for (seconds, tz, locale) in [
+                (1_795_408_200, la, "en-US"),
+                (1_795_408_200, paris, "fr-FR"),
+                (1_795_408_200 + 3600, paris, "de-DE"),
+            ] {
+                for style in [DateStyle::Long, DateStyle::Short, DateStyle::DateTime] {
+                    assert_eq!(
+                        memo.date(seconds, tz, locale, style),
+                        date(seconds, tz, locale, style)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

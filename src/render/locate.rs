@@ -11,15 +11,18 @@ const MARK_OPEN: char = '\u{FDD4}';
 const MARK_CLOSE: char = '\u{FDD5}';
 
 /// `text` with a marker for (`file`, line) at the start of each line outside
-/// `{{ }}`, `{% %}` and `{# #}`.
+/// `{{ }}`, `{% %}` and `{# #}` — and, in a template that `extends` another
+/// (where Tera allows no text outside blocks), only inside blocks.
 pub fn traced(text: &str, file: usize) -> String {
+    let child = text.contains("extends");
     let mut out = String::with_capacity(text.len() + text.len() / 4);
     let mut closer: Option<&str> = None;
+    let mut blocks = 0usize;
     let mut line = 1;
     let mut at_line_start = true;
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if at_line_start && closer.is_none() {
+        if at_line_start && closer.is_none() && (!child || blocks > 0) {
             out.push(MARK_OPEN);
             out.push_str(&format!("{file}:{line}"));
             out.push(MARK_CLOSE);
@@ -28,6 +31,14 @@ pub fn traced(text: &str, file: usize) -> String {
         match closer {
             None => {
                 if let Some(found) = ["{{", "{%", "{#"].iter().find(|o| rest.starts_with(**o)) {
+                    if *found == "{%" {
+                        let tag = rest[2..].trim_start_matches(['-', '+']).trim_start();
+                        if tag.starts_with("block ") {
+                            blocks += 1;
+                        } else if tag.starts_with("endblock") {
+                            blocks = blocks.saturating_sub(1);
+                        }
+                    }
                     closer = Some(match *found {
                         "{{" => "}}",
                         "{%" => "%}",
@@ -110,6 +121,32 @@ pub fn position(marks: &[Mark], clean: &str, offset: usize) -> Option<(usize, us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn child_templates_are_marked_inside_blocks_only() {
+        let mut tera = tera::Tera::new();
+        tera.add_raw_templates([
+            (
+                "base",
+                traced("<a>\n{% block body %}{% endblock body %}\n</a>", 0),
+            ),
+            (
+                "child",
+                traced(
+                    "{% extends \"base\" %}\n{% block body %}\n<b>\n{%- endblock body %}\n",
+                    1,
+                ),
+            ),
+        ])
+        .unwrap();
+        let output = tera.render("child", &tera::Context::new()).unwrap();
+        let (clean, marks) = untrace(&output);
+        // `{%-` trims back to the marker only: whitespace may differ a little
+        // from the untraced output, which is why mrml is asked again.
+        assert_eq!(clean, "<a>\n\n<b>\n\n</a>");
+        let offset = clean.find("<b>").unwrap();
+        assert_eq!(position(&marks, &clean, offset), Some((1, 3, 1)));
+    }
 
     #[test]
     fn marks_survive_rendering_and_locate_lines() {

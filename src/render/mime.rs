@@ -227,8 +227,9 @@ pub fn assemble(
 
 /// The same bytes as [`assemble`] for 7- and 8-bit bodies, with the HTML
 /// written straight into the message by `write_html` (`html_len` bytes):
-/// lettre formats the headers and parts around empty bodies, the bodies go
-/// in between — no copy of the HTML, no growing buffer.
+/// no copy of the HTML, no growing buffer. lettre encodes every header (its
+/// own header types, in the order its builder writes them); the frame
+/// around the bodies is written here, as lettre writes it.
 pub fn assemble_spliced(
     head: Head<'_>,
     text: &str,
@@ -237,24 +238,77 @@ pub fn assemble_spliced(
     html_encoding: Encoding,
     write_html: impl FnOnce(&mut Vec<u8>),
 ) -> Result<Assembled, String> {
-    let boundary = head.boundary.clone();
-    let empty = |encoding| body(String::new(), encoding);
-    let frame = message(head, empty(text_encoding), empty(html_encoding))?.formatted();
-    let [text_at, html_at] = body_starts(&frame, &boundary).ok_or("lettre wrote no parts")?;
-    let mut eml = Vec::with_capacity(frame.len() + text.len() + html_len);
-    eml.extend_from_slice(&frame[..text_at]);
+    use lettre::message::header::{self as h, Header as _};
+    use lettre::message::{Mailboxes, header::Headers};
+
+    let mut headers = Headers::with_capacity(10);
+    headers.insert_raw(h::From::from(Mailboxes::from(head.from.clone())).display());
+    headers.insert_raw(h::To::from(Mailboxes::from(head.to)).display());
+    headers.insert_raw(h::Subject::from(head.subject.to_string()).display());
+    headers.insert_raw(
+        h::Date::new(SystemTime::UNIX_EPOCH + Duration::from_secs(head.date.max(0) as u64))
+            .display(),
+    );
+    headers.insert_raw(h::MessageId::from(head.message_id).display());
+    headers.insert_raw(ListUnsubscribe(head.list_unsubscribe).display());
+    headers.insert_raw(ListUnsubscribePost.display());
+    if let Some(reply_to) = head.reply_to {
+        headers.insert_raw(h::ReplyTo::from(Mailboxes::from(reply_to.clone())).display());
+    }
+    headers.insert_raw(h::MIME_VERSION_1_0.display());
+    let content_type = h::ContentType::parse(&format!(
+        "multipart/alternative; boundary=\"{}\"",
+        head.boundary
+    ))
+    .map_err(|error| format!("cannot write the boundary: {error}"))?;
+    headers.insert_raw(content_type.display());
+    let part = |content_type: h::ContentType, encoding: Encoding| {
+        let mut part = Headers::with_capacity(2);
+        part.insert_raw(content_type.display());
+        part.insert_raw(transfer_encoding(encoding).display());
+        part.to_string()
+    };
+    let text_part = part(h::ContentType::TEXT_PLAIN, text_encoding);
+    let html_part = part(h::ContentType::TEXT_HTML, html_encoding);
+    let head_text = headers.to_string();
+    let boundary = head.boundary.as_bytes();
+    let mut eml = Vec::with_capacity(
+        head_text.len() + text_part.len() + html_part.len() + text.len() + html_len + 128,
+    );
+    // Headers, a blank line, then each part: delimiter, part headers, a
+    // blank line, the body; then the closing delimiter.
+    let delimiter = |eml: &mut Vec<u8>, end: &[u8]| {
+        eml.extend_from_slice(b"\r\n--");
+        eml.extend_from_slice(boundary);
+        eml.extend_from_slice(end);
+    };
+    eml.extend_from_slice(head_text.as_bytes());
+    delimiter(&mut eml, b"\r\n");
+    eml.extend_from_slice(text_part.as_bytes());
+    eml.extend_from_slice(b"\r\n");
+    let text_start = eml.len();
     eml.extend_from_slice(text.as_bytes());
-    let text_range = text_at..eml.len();
-    eml.extend_from_slice(&frame[text_at..html_at]);
+    let text_range = text_start..eml.len();
+    delimiter(&mut eml, b"\r\n");
+    eml.extend_from_slice(html_part.as_bytes());
+    eml.extend_from_slice(b"\r\n");
     let html_start = eml.len();
     write_html(&mut eml);
     let html_range = html_start..eml.len();
-    eml.extend_from_slice(&frame[html_at..]);
+    delimiter(&mut eml, b"--\r\n");
     Ok(Assembled {
         eml,
         text: Placed::In(text_range),
         html: Placed::In(html_range),
     })
+}
+
+fn transfer_encoding(encoding: Encoding) -> ContentTransferEncoding {
+    match encoding {
+        Encoding::SevenBit => ContentTransferEncoding::SevenBit,
+        Encoding::EightBit => ContentTransferEncoding::EightBit,
+        Encoding::QuotedPrintable => ContentTransferEncoding::QuotedPrintable,
+    }
 }
 
 #[cfg(test)]

@@ -22,16 +22,9 @@ pub struct MjmlProblem {
 }
 
 /// Converts MJML with mrml, in-process.
+#[derive(Default)]
 pub struct Converter {
     options: RenderOptions,
-}
-
-impl Default for Converter {
-    fn default() -> Self {
-        Converter {
-            options: RenderOptions::default(),
-        }
-    }
 }
 
 impl Converter {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use lettre::message::Mailbox;
 use sha2::{Digest, Sha256};
 
-use super::context::{self, CardMemo, clean};
+use super::context::{self, Memo, clean};
 use super::dkim::DkimSigner;
 use super::locate;
 use super::mime::{self, Assembled, Encoding, Head};
@@ -29,9 +29,10 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 /// and a catalog name should not make a header of kilobytes.
 const MAX_SUBJECT_CHARS: usize = 200;
 
-/// Skeletons remembered per campaign; messages of skeletons beyond it are
-/// rendered the straightforward way.
-const CACHE_CAPACITY: usize = 4096;
+/// Skeletons remembered per campaign (each ~40 KB for the examples: the
+/// static HTML and text, and the MJML key); messages of skeletons beyond it
+/// are rendered the straightforward way.
+const CACHE_CAPACITY: usize = 1024;
 
 /// A message's context, subject and preheader, ready for the body.
 struct Prepared {
@@ -49,8 +50,7 @@ struct Environment {
     /// The template files loaded, in the order their markers number them.
     files: Vec<String>,
     cache: Cache,
-    tracker: Arc<Tracker>,
-    cards: CardMemo,
+    memo: Memo,
 }
 
 /// Renders messages; built once, shared by every thread that sends.
@@ -103,11 +103,11 @@ impl Renderer {
         campaigns: &[Campaign],
         dkim: Option<DkimSigner>,
     ) -> (Renderer, Diagnostics) {
-        let overrides = templates::override_files(campaigns);
+        let others = templates::Others::of(campaigns);
         let mut environments = BTreeMap::new();
         let mut problems = Diagnostics::default();
         for campaign in campaigns {
-            match environment(&sources, campaign, &overrides) {
+            match environment(&sources, campaign, &others) {
                 Ok(environment) => {
                     environments.insert(campaign.id.clone(), environment);
                 }
@@ -254,12 +254,7 @@ impl Renderer {
         let customer = input.store.customer(input.customer);
         let token = unsubscribe::token(input.key, &customer.id, &campaign.id);
         let unsubscribe_url = unsubscribe::url(&input.config.unsubscribe, &token);
-        let mut context = context::build(
-            input,
-            &unsubscribe_url,
-            &environment.tracker,
-            &environment.cards,
-        );
+        let mut context = context::build(input, &unsubscribe_url, &environment.memo);
         let subject = self.render_text(environment, SUBJECT, &context, campaign)?;
         let subject = shorten(&clean(&subject), MAX_SUBJECT_CHARS);
         if subject.is_empty() {
@@ -496,7 +491,7 @@ impl Renderer {
             .filter_map(|(index, name)| {
                 Some((name.clone(), locate::traced(self.sources.get(name)?, index)))
             });
-        let tera = build_tera(traced_sources, campaign, &environment.tracker).ok()?;
+        let tera = build_tera(traced_sources, campaign, &environment.memo.tracker).ok()?;
         let output = tera.render(&environment.template, context).ok()?;
         Some(locate::untrace(&output))
     }
@@ -529,8 +524,7 @@ impl Renderer {
         let mut context = context::build(
             input,
             &unsubscribe::url(&input.config.unsubscribe, &token),
-            &environment.tracker,
-            &environment.cards,
+            &environment.memo,
         );
         context.insert("subject", "");
         context.insert("preheader", "");
@@ -577,6 +571,17 @@ impl Renderer {
     }
 }
 
+/// Whether a template text defines `{% component <name>(…) %}`.
+fn defines_component(text: &str, name: &str) -> bool {
+    text.match_indices("{%").any(|(at, _)| {
+        let tag = text[at + 2..].trim_start_matches(['-', '+']).trim_start();
+        tag.strip_prefix("component")
+            .map(str::trim_start)
+            .and_then(|rest| rest.strip_prefix(name))
+            .is_some_and(|rest| rest.trim_start().starts_with('('))
+    })
+}
+
 fn digest(parts: &[&str]) -> [u8; 32] {
     let mut hasher = Sha256::new();
     for part in parts {
@@ -621,10 +626,10 @@ fn build_tera(
 fn environment(
     sources: &TemplateSources,
     campaign: &Campaign,
-    overrides: &std::collections::BTreeSet<String>,
+    others: &templates::Others,
 ) -> Result<Environment, Diagnostics> {
     let files: Vec<String> = sources
-        .files_for(campaign, overrides)
+        .files_for(campaign, others)
         .into_iter()
         .map(str::to_string)
         .collect();
@@ -643,22 +648,11 @@ fn environment(
         ));
         return Err(problems);
     }
-    let tracker = Arc::new(Tracker::new(&campaign.utm));
-    let tera = match build_tera(
-        files
-            .iter()
-            .filter_map(|name| Some((name.clone(), sources.get(name)?.to_string()))),
-        campaign,
-        &tracker,
-    ) {
-        Ok(tera) => tera,
-        Err(error) => {
-            problems.extend(templates::tera_problems(&error, sources, Some(campaign)));
-            return Err(problems);
-        }
-    };
     for (component, file) in &campaign.components {
-        if !tera.contains_component(component) {
+        if !sources
+            .get(file)
+            .is_some_and(|text| defines_component(text, component))
+        {
             problems.push(Diagnostic::file(
                 &campaign.file.path,
                 format!(
@@ -667,19 +661,49 @@ fn environment(
             ));
         }
     }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let memo = Memo::new(&campaign.utm);
+    let tera = match build_tera(
+        files
+            .iter()
+            .filter_map(|name| Some((name.clone(), sources.get(name)?.to_string()))),
+        campaign,
+        &memo.tracker,
+    ) {
+        Ok(tera) => tera,
+        Err(error) => {
+            problems.extend(templates::tera_problems(&error, sources, Some(campaign)));
+            return Err(problems);
+        }
+    };
     problems.into_result(Environment {
         tera,
         template: campaign.template.clone(),
         files,
         cache: Cache::new(CACHE_CAPACITY),
-        tracker,
-        cards: CardMemo::default(),
+        memo,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn component_definitions_are_recognised() {
+        assert!(defines_component(
+            "{% component price(price) %}x{% endcomponent price %}",
+            "price"
+        ));
+        assert!(defines_component(
+            "{%- component  price (p, @customer) -%}",
+            "price"
+        ));
+        assert!(!defines_component("{% component prices(p) %}", "price"));
+        assert!(!defines_component("{{ <price price={p}/> }}", "price"));
+    }
 
     #[test]
     fn long_subjects_are_cut_at_a_character() {

@@ -6,14 +6,16 @@
 //! last view, last cart…), the lists are picked from the catalog (rated,
 //! in-stock products priced in the customer's currency, rotated by
 //! customer so different customers see different products), the offer from
-//! the campaign's offer. Nothing here is a recommendation.
+//! the campaign's offer priced as for a real send. Nothing here is a
+//! recommendation.
 
 use chrono::TimeDelta;
 
-use crate::campaign::{Campaign, CodeSpec, SourceKind, Trigger};
+use crate::campaign::{Campaign, SourceKind, Trigger};
 use crate::data::{CustomerIx, EventKind, ProductIx, Store};
-use crate::offer::PricedOffer;
+use crate::offer::{PricedOffer, Recipient, price_offer};
 use crate::recommend::{Recommendation, ResolvedList};
+use crate::signing::SigningKey;
 use crate::trigger::{Detail, Occurrence};
 
 /// A message's inputs apart from config, store, campaign, key and `now`.
@@ -37,8 +39,15 @@ pub fn sample_customer(store: &Store) -> Option<CustomerIx> {
         .or((!customers.is_empty()).then_some(0))
 }
 
-/// The inputs of `campaign` for `customer` at `now`.
-pub fn sample(store: &Store, campaign: &Campaign, customer: CustomerIx, now: i64) -> Sample {
+/// The inputs of `campaign` for `customer` at `now` (`key` makes the offer's
+/// unique code, as for a real send).
+pub fn sample(
+    store: &Store,
+    campaign: &Campaign,
+    customer: CustomerIx,
+    now: i64,
+    key: &SigningKey,
+) -> Sample {
     let occurrence = campaign
         .trigger
         .as_ref()
@@ -92,28 +101,17 @@ pub fn sample(store: &Store, campaign: &Campaign, customer: CustomerIx, now: i64
             }
         })
         .collect();
+    let occurrence_key = occurrence
+        .as_ref()
+        .map_or_else(|| format!("sample:{now}"), |o| o.key.clone());
     let offer = campaign.offer.as_ref().and_then(|spec| {
-        let (percent, amount) = PricedOffer::amounts(&spec.discount, currency)?;
-        let min_order = spec
-            .min_order
-            .as_ref()
-            .and_then(|m| m.in_currency(currency.code()));
-        Some(PricedOffer {
-            percent,
-            amount,
-            currency,
-            applies_to: spec.applies_to.clone(),
-            min_order,
-            code: match &spec.code {
-                CodeSpec::None => None,
-                CodeSpec::Fixed(code) => Some(code.clone()),
-                CodeSpec::Unique => Some(format!(
-                    "XS-{}",
-                    store.customer(customer).id.to_ascii_uppercase()
-                )),
-            },
-            expires_at: spec.expires_in.map(|d| now + d.num_seconds()),
-        })
+        let recipient = Recipient {
+            campaign_id: &campaign.id,
+            customer: store.customer(customer),
+            occurrence_key: &occurrence_key,
+            now,
+        };
+        price_offer(spec, recipient, key).ok()
     });
     Sample {
         customer,

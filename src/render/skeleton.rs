@@ -96,70 +96,99 @@ const SLOT_OPEN: char = '⟦';
 const SLOT_CLOSE: char = '⟧';
 
 /// Whether a text holds one of the characters tokens are made of (then it
-/// cannot be cut into a skeleton unambiguously).
+/// cannot be cut into a skeleton unambiguously). Both are `E2 9F A6/A7` in
+/// UTF-8: one search for the first two bytes.
 pub fn has_token_characters(text: &str) -> bool {
-    text.contains(SLOT_OPEN) || text.contains(SLOT_CLOSE)
+    let bytes = text.as_bytes();
+    memchr::memmem::find_iter(bytes, &[0xE2, 0x9F])
+        .any(|at| matches!(bytes.get(at + 2), Some(0xA6 | 0xA7)))
 }
 
-/// The plain text of an escaped value when it may become a slot: it must
-/// be non-empty, be exactly what Tera's escaping writes, and hold nothing
-/// HTML or html2text would change — no control characters, no whitespace
-/// but single spaces between other characters (no-break spaces are fine),
-/// no zero-width space, no noncharacters.
-pub fn slot_value(escaped: &str) -> Option<Cow<'_, str>> {
-    if escaped.is_empty() {
-        return None;
+/// Whether an escaped value may become a slot: it must be non-empty, be
+/// exactly what Tera's escaping writes, and hold nothing HTML or html2text
+/// would change — no control characters, no whitespace but single spaces
+/// between other characters (no-break spaces are fine), no zero-width
+/// space, no noncharacters. (The entities stand for `& < > " '`, none of
+/// which is whitespace, so the escaped form can be checked as it is.)
+pub fn is_slot_value(escaped: &str) -> bool {
+    let bytes = escaped.as_bytes();
+    if bytes.is_empty() || bytes[0] == b' ' || bytes[bytes.len() - 1] == b' ' {
+        return false;
     }
-    let plain = unescape(escaped)?;
-    let bytes = plain.as_bytes();
-    if bytes.iter().all(|b| (b' '..=b'~').contains(b))
-        && bytes.first() != Some(&b' ')
-        && bytes.last() != Some(&b' ')
-        && !bytes.windows(2).any(|w| w == b"  ")
-    {
-        return Some(plain);
-    }
-    let mut previous_space = true; // no leading space
-    for c in plain.chars() {
-        let ok = match c {
-            ' ' => !previous_space,
-            '\u{a0}' => true,
-            '\u{200B}' | '\u{FDD0}'..='\u{FDEF}' | '\u{FFFE}' | '\u{FFFF}' => false,
-            c => !c.is_control() && !c.is_whitespace(),
-        };
-        if !ok {
-            return None;
+    let mut index = 0;
+    let mut previous_space = false;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        match byte {
+            b' ' if previous_space => return false,
+            b' ' => {
+                previous_space = true;
+                index += 1;
+                continue;
+            }
+            b'&' => {
+                let Some(entity) = ENTITIES
+                    .iter()
+                    .find(|(e, _)| bytes[index..].starts_with(e.as_bytes()))
+                else {
+                    return false;
+                };
+                index += entity.0.len();
+            }
+            0x21..=0x7e => index += 1,
+            0x80.. => {
+                let Some(c) = escaped.get(index..).and_then(|rest| rest.chars().next()) else {
+                    return false;
+                };
+                let ok = match c {
+                    '\u{a0}' => true,
+                    '\u{200B}' | '\u{FDD0}'..='\u{FDEF}' | '\u{FFFE}' | '\u{FFFF}' => false,
+                    c => !c.is_control() && !c.is_whitespace(),
+                };
+                if !ok {
+                    return false;
+                }
+                index += c.len_utf8();
+            }
+            _ => return false,
         }
-        previous_space = c == ' ';
+        previous_space = false;
     }
-    (!previous_space).then_some(plain)
+    true
 }
 
-/// The inverse of Tera's escaping; `None` for text it could not have written.
-fn unescape(escaped: &str) -> Option<Cow<'_, str>> {
+/// What Tera's escaping writes, and what for.
+const ENTITIES: [(&str, char); 5] = [
+    ("&amp;", '&'),
+    ("&lt;", '<'),
+    ("&gt;", '>'),
+    ("&quot;", '"'),
+    ("&#39;", '\''),
+];
+
+/// The plain text of an escaped slot value (the inverse of Tera's escaping).
+pub fn plain(escaped: &str) -> Cow<'_, str> {
     if !escaped.contains('&') {
-        return Some(Cow::Borrowed(escaped));
+        return Cow::Borrowed(escaped);
     }
     let mut plain = String::with_capacity(escaped.len());
     let mut rest = escaped;
     while let Some(at) = rest.find('&') {
         plain.push_str(&rest[..at]);
         rest = &rest[at..];
-        let (c, length) = [
-            ("&amp;", '&'),
-            ("&lt;", '<'),
-            ("&gt;", '>'),
-            ("&quot;", '"'),
-            ("&#39;", '\''),
-        ]
-        .iter()
-        .find(|(entity, _)| rest.starts_with(entity))
-        .map(|(entity, c)| (*c, entity.len()))?;
-        plain.push(c);
-        rest = &rest[length..];
+        match ENTITIES.iter().find(|(entity, _)| rest.starts_with(entity)) {
+            Some((entity, c)) => {
+                plain.push(*c);
+                rest = &rest[entity.len()..];
+            }
+            None => {
+                plain.push('&');
+                rest = &rest[1..];
+            }
+        }
     }
     plain.push_str(rest);
-    Some(Cow::Owned(plain))
+    Cow::Owned(plain)
 }
 
 /// A message cut into its skeleton and its values.
@@ -167,8 +196,8 @@ fn unescape(escaped: &str) -> Option<Cow<'_, str>> {
 pub struct Cut<'a> {
     /// The MJML with a token in place of each slot value.
     pub skeleton: String,
-    /// Per slot: the value as escaped in the MJML, and as plain text.
-    pub values: Vec<(&'a str, Cow<'a, str>)>,
+    /// Per slot: the value as escaped in the MJML.
+    pub values: Vec<&'a str>,
 }
 
 /// Cuts Tera's output into skeleton and values; `None` when the output
@@ -182,10 +211,10 @@ pub fn cut<'a>(mjml: &'a str, values: &[Range<usize>]) -> Option<Cut<'a>> {
     let mut copied = 0;
     for range in values {
         let escaped = mjml.get(range.clone())?;
-        if let Some(plain) = slot_value(escaped) {
+        if is_slot_value(escaped) {
             skeleton.push_str(&mjml[copied..range.start]);
             push_token(&mut skeleton, slots.len());
-            slots.push((escaped, plain));
+            slots.push(escaped);
             copied = range.end;
         }
     }
@@ -198,7 +227,18 @@ pub fn cut<'a>(mjml: &'a str, values: &[Range<usize>]) -> Option<Cut<'a>> {
 
 fn push_token(out: &mut String, slot: usize) {
     out.push(SLOT_OPEN);
-    out.push_str(&slot.to_string());
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = slot;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
     out.push(SLOT_CLOSE);
 }
 
@@ -216,10 +256,10 @@ pub enum Form {
 /// Rust's `Debug` of a string, without the quotes: what mrml writes for
 /// an attribute value.
 pub fn debug_escape(value: &str) -> Cow<'_, str> {
-    if value
-        .bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && b != b'\\' && b != b'"')
-    {
+    let plain_ascii = value.as_bytes().iter().fold(true, |ok, &b| {
+        ok & (b' '..=b'~').contains(&b) & (b != b'\\') & (b != b'"')
+    });
+    if plain_ascii {
         return Cow::Borrowed(value);
     }
     let quoted = format!("{value:?}");
@@ -483,11 +523,11 @@ impl Pattern {
         }
     }
 
-    /// The slots written in their attribute form.
-    fn attribute_slots(&self) -> impl Iterator<Item = usize> + '_ {
+    /// Every slot occurrence, with its form.
+    fn slots(&self) -> impl Iterator<Item = (usize, Form)> + '_ {
         self.parts.iter().filter_map(|part| match *part {
-            Part::Slot(slot, Form::Attribute) => Some(slot as usize),
-            _ => None,
+            Part::Slot(slot, form) => Some((slot as usize, form)),
+            Part::Static(..) => None,
         })
     }
 }
@@ -499,61 +539,92 @@ pub struct Compiled {
     pub html: Pattern,
     /// html2text's output, before [`super::text::finish`], values plain.
     pub text: Pattern,
-    /// Slots that appear in an attribute somewhere.
-    in_attributes: Vec<bool>,
+    /// Per slot, the forms it is written in.
+    needs: Vec<Needs>,
+}
+
+/// The forms of a slot value a message needs, besides the escaped one.
+#[derive(Debug, Clone, Copy, Default)]
+struct Needs {
+    /// In an HTML attribute: `Debug` of the escaped value.
+    html_attribute: bool,
+    /// In the text: the plain value.
+    text: bool,
+    /// In the text from an attribute (a link): `Debug` of the plain value.
+    text_attribute: bool,
 }
 
 impl Compiled {
     pub fn new(html: Pattern, text: Pattern, slot_count: usize) -> Compiled {
-        let mut in_attributes = vec![false; slot_count];
-        for slot in html.attribute_slots().chain(text.attribute_slots()) {
-            in_attributes[slot] = true;
+        let mut needs = vec![Needs::default(); slot_count];
+        for (slot, form) in html.slots() {
+            needs[slot].html_attribute |= form == Form::Attribute;
         }
-        Compiled {
-            html,
-            text,
-            in_attributes,
+        for (slot, form) in text.slots() {
+            match form {
+                Form::Text => needs[slot].text = true,
+                Form::Attribute => needs[slot].text_attribute = true,
+            }
         }
+        Compiled { html, text, needs }
     }
 
     /// A message cut as `cut`, ready to be written out.
     pub fn filling<'c>(&'c self, cut: &'c Cut<'c>) -> Filling<'c> {
-        let attribute = cut
+        let forms = cut
             .values
             .iter()
-            .zip(&self.in_attributes)
-            .map(|((escaped, plain), &in_attribute)| {
-                in_attribute.then(|| (debug_escape(escaped), debug_escape(plain)))
+            .zip(&self.needs)
+            .map(|(escaped, needs)| {
+                let plain = (needs.text || needs.text_attribute).then(|| plain(escaped));
+                Forms {
+                    html_attribute: needs.html_attribute.then(|| debug_escape(escaped)),
+                    text_attribute: match (&plain, needs.text_attribute) {
+                        (Some(plain), true) => Some(Cow::Owned(debug_escape(plain).into_owned())),
+                        _ => None,
+                    },
+                    plain,
+                }
             })
             .collect();
         Filling {
             compiled: self,
             cut,
-            attribute,
+            forms,
         }
     }
+}
+
+/// A slot value in the forms a message needs.
+struct Forms<'c> {
+    plain: Option<Cow<'c, str>>,
+    html_attribute: Option<Cow<'c, str>>,
+    text_attribute: Option<Cow<'c, str>>,
 }
 
 /// One message's values for a compiled skeleton.
 pub struct Filling<'c> {
     compiled: &'c Compiled,
     cut: &'c Cut<'c>,
-    /// Per slot in an attribute: its `Debug` forms (escaped, plain).
-    attribute: Vec<Option<(Cow<'c, str>, Cow<'c, str>)>>,
+    forms: Vec<Forms<'c>>,
 }
 
 impl Filling<'_> {
     fn html_value(&self, slot: usize, form: Form) -> &str {
         match form {
-            Form::Text => self.cut.values[slot].0,
-            Form::Attribute => self.attribute[slot].as_ref().map_or("", |(e, _)| e),
+            Form::Text => self.cut.values[slot],
+            Form::Attribute => self.forms[slot]
+                .html_attribute
+                .as_deref()
+                .unwrap_or_default(),
         }
     }
 
     fn text_value(&self, slot: usize, form: Form) -> &str {
+        let forms = &self.forms[slot];
         match form {
-            Form::Text => &self.cut.values[slot].1,
-            Form::Attribute => self.attribute[slot].as_ref().map_or("", |(_, p)| p),
+            Form::Text => forms.plain.as_deref().unwrap_or_default(),
+            Form::Attribute => forms.text_attribute.as_deref().unwrap_or_default(),
         }
     }
 
@@ -720,11 +791,13 @@ mod tests {
 
     #[test]
     fn slot_values_are_those_html_and_text_copy_unchanged() {
+        assert!(is_slot_value("Tom &amp; Jerry&#39;s"));
         assert_eq!(
-            slot_value("Tom &amp; Jerry&#39;s").as_deref(),
-            Some("Tom & Jerry's")
+            plain("Tom &amp; Jerry&#39;s &lt;b&gt; &quot;"),
+            "Tom & Jerry's <b> \""
         );
-        assert_eq!(slot_value("17,00\u{a0}€").as_deref(), Some("17,00\u{a0}€"));
+        assert!(is_slot_value("17,00\u{a0}€"));
+        assert!(is_slot_value("Zoë ★ 日本"));
         for refused in [
             "",
             " lead",
@@ -736,9 +809,15 @@ mod tests {
             "&amp",
             "&nbsp;",
             "x\u{FDD2}",
+            "a\u{85}b",
         ] {
-            assert_eq!(slot_value(refused), None, "{refused:?}");
+            assert!(!is_slot_value(refused), "{refused:?}");
         }
+        assert!(
+            has_token_characters("a ⟧ b")
+                && has_token_characters("⟦")
+                && !has_token_characters("—★…")
+        );
     }
 
     #[test]
@@ -751,9 +830,10 @@ mod tests {
         let cut = cut(&mjml, &recording.values).unwrap();
         assert_eq!(cut.skeleton, "<mj-text>Hi ⟦0⟧, 3 for ⟦1⟧</mj-text>");
         let pattern = Pattern::parse(&cut.skeleton, cut.values.len()).unwrap();
-        assert_eq!(pattern.fill(|slot, _| cut.values[slot].0), mjml);
+        assert_eq!(pattern.fill(|slot, _| cut.values[slot]), mjml);
+        let plains: Vec<Cow<'_, str>> = cut.values.iter().map(|v| plain(v)).collect();
         assert_eq!(
-            pattern.fill(|slot, _| cut.values[slot].1.as_ref()),
+            pattern.fill(|slot, _| &plains[slot]),
             "<mj-text>Hi Ana &amp; Bo, 3 for ana &amp; bo</mj-text>"
         );
     }

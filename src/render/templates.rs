@@ -91,9 +91,11 @@ impl TemplateSources {
     }
 
     /// The files a campaign's environment loads: every template but the
-    /// override files of any campaign, with this campaign's overrides in
-    /// place of the components they replace.
-    pub fn files_for(&self, campaign: &Campaign, overrides: &BTreeSet<String>) -> Vec<&str> {
+    /// other campaigns' own templates (unless a template names them, to
+    /// extend or include them) and the override files of any campaign, with
+    /// this campaign's overrides in place of the components they replace.
+    /// (So a broken template breaks only its campaigns.)
+    pub fn files_for(&self, campaign: &Campaign, others: &Others) -> Vec<&str> {
         let replaced: BTreeSet<String> = campaign
             .components
             .keys()
@@ -101,7 +103,12 @@ impl TemplateSources {
             .collect();
         let mut files: Vec<&str> = self
             .names()
-            .filter(|name| !overrides.contains(*name) && !replaced.contains(*name))
+            .filter(|name| {
+                *name == campaign.template
+                    || !(others.overrides.contains(*name)
+                        || (others.templates.contains(*name) && !self.is_named(name))
+                        || replaced.contains(*name))
+            })
             .collect();
         for file in campaign.components.values() {
             if !files.contains(&file.as_str())
@@ -114,17 +121,38 @@ impl TemplateSources {
     }
 }
 
+impl TemplateSources {
+    /// Whether some template names `name` in quotes (`{% extends "name" %}`).
+    fn is_named(&self, name: &str) -> bool {
+        let (double, single) = (format!("\"{name}\""), format!("'{name}'"));
+        self.files
+            .values()
+            .any(|text| text.contains(&double) || text.contains(&single))
+    }
+}
+
 /// The file that defines a component by default.
 pub fn component_file(component: &str) -> String {
     format!("components/{component}.mjml")
 }
 
-/// Every override file named by any of `campaigns`.
-pub fn override_files(campaigns: &[Campaign]) -> BTreeSet<String> {
-    campaigns
-        .iter()
-        .flat_map(|c| c.components.values().cloned())
-        .collect()
+/// The files campaigns name: their templates and component overrides.
+#[derive(Debug, Default)]
+pub struct Others {
+    pub templates: BTreeSet<String>,
+    pub overrides: BTreeSet<String>,
+}
+
+impl Others {
+    pub fn of(campaigns: &[Campaign]) -> Others {
+        Others {
+            templates: campaigns.iter().map(|c| c.template.clone()).collect(),
+            overrides: campaigns
+                .iter()
+                .flat_map(|c| c.components.values().cloned())
+                .collect(),
+        }
+    }
 }
 
 fn normalise_line_ends(text: &str) -> String {
@@ -282,24 +310,6 @@ fn report_message(report: &tera::ReportError, error: &tera::Error) -> String {
         source = cause.source();
     }
     message
-}
-
-/// A Tera error as a diagnostic at the template line it is about (the
-/// template text is given when known).
-pub fn tera_diagnostic(display: &Path, text: &str, error: &tera::Error) -> Diagnostic {
-    match error.kind() {
-        tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
-            let span = report.span();
-            Diagnostic::at(
-                display,
-                text,
-                span.start_line,
-                span.start_col + 1,
-                report_message(report, error),
-            )
-        }
-        _ => Diagnostic::file(display, error_chain(error)),
-    }
 }
 
 pub fn error_chain(error: &dyn std::error::Error) -> String {

@@ -16,7 +16,7 @@ const UNWRAPPED: usize = 1_000_000;
 
 /// The text of `html`, before [`finish`].
 pub fn from_html(html: &str) -> String {
-    html2text::config::with_decorator(Decorator::default())
+    html2text::config::with_decorator(Decorator)
         .link_footnotes(true)
         .raw_mode(true)
         .unicode_strikeout(false)
@@ -53,7 +53,8 @@ fn is_link_reference(line: &str) -> bool {
 }
 
 fn wrap_into(line: &str, out: &mut String) {
-    if line.chars().count() <= WRAP_WIDTH || is_link_reference(line) {
+    // Bytes are never fewer than characters: most lines need no count.
+    if line.len() <= WRAP_WIDTH || line.chars().count() <= WRAP_WIDTH || is_link_reference(line) {
         out.push_str(line);
         out.push_str("\r\n");
         return;

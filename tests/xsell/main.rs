@@ -8,6 +8,8 @@ mod data_loading;
 mod peers;
 mod plan;
 mod render;
+mod render_checks;
+mod render_errors;
 mod render_paths;
 mod run_week;
 mod send_cli;

@@ -3,8 +3,6 @@
 //! cannot inject markup or headers, and independent checks of the result
 //! (Python's `email` parser, SpamAssassin, dkimpy).
 
-use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use xsell::campaign::Campaign;
@@ -44,7 +42,7 @@ pub fn render_example(campaign: &Campaign, fast: bool) -> RenderedMessage {
     let example = example();
     let store = &example.workspace.store;
     let customer = sample_customer(store).expect("a sample customer");
-    let sample = sample(store, campaign, customer, NOW);
+    let sample = sample(store, campaign, customer, NOW, &example.key);
     let input = MessageInput {
         config: &example.workspace.config,
         store,

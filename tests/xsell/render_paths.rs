@@ -33,6 +33,7 @@ impl Dice {
 pub const SCRIPT_NAME: &str = "<script>alert('x')</script> Soap";
 pub const TERA_NAME: &str = "{{ 7*7 }} {% if true %}Cream{% endif %}";
 pub const HEADER_NAME: &str = "Ana\r\nBcc: victim@evil.example";
+pub const HEADER_PRODUCT: &str = "Soap\r\nBcc: victim@evil.example";
 
 /// Fixture CSV rows, rewritten: some products lose their reviews, get hostile,
 /// long or non-ASCII names; some customers get awkward first names.
@@ -67,6 +68,7 @@ fn awkward_store() -> Store {
             4 => fields[name] = format!("Crème brûlée « édition » ☕ n°{index} — Ünïcødé 日本"),
             5 => fields[name] = format!("Tom & Jerry's \"quoted\" {index} &amp; co"),
             6 => fields[name] = format!("Two  spaces\tand\u{a0}nbsp\u{202f}{index}"),
+            7 => fields[name] = HEADER_PRODUCT.to_string(),
             _ => {}
         }
     });
@@ -120,7 +122,7 @@ fn render_both(
     offer: Option<&PricedOffer>,
 ) -> (RenderedMessage, RenderedMessage) {
     let example = example();
-    let sample = sample(store, campaign, customer, NOW);
+    let sample = sample(store, campaign, customer, NOW, &example.key);
     let input = MessageInput {
         config: &example.workspace.config,
         store,
@@ -161,7 +163,7 @@ fn the_fast_path_is_byte_identical_over_awkward_customers() {
                         // Without an offer too, where the subject does not need one.
                         let needs_offer = campaign.subject.contains("offer")
                             || campaign.preheader.as_deref().is_some_and(|p| p.contains("offer"));
-                        let offer = sample(store, campaign, customer, NOW).offer;
+                        let offer = sample(store, campaign, customer, NOW, &example.key).offer;
                         let offer = offer.filter(|_| needs_offer || customer % 7 != 3);
                         let (fast, straightforward) =
                             render_both(renderer, store, campaign, customer, &lists, offer.as_ref());
@@ -227,11 +229,16 @@ fn hostile_values_cannot_inject_markup_or_headers() {
         }]
     };
     let hostile = [product(SCRIPT_NAME), product(TERA_NAME)];
-    for first_name in [HEADER_NAME, "<b>Bo</b> & Co"] {
+    let cases = [
+        (SCRIPT_NAME, HEADER_NAME),
+        (SCRIPT_NAME, "<b>Bo</b> & Co"),
+        (HEADER_PRODUCT, HEADER_NAME),
+    ];
+    for (product_name, first_name) in cases {
         let customer = customer(first_name);
-        let sample = sample(&store, campaign, customer, NOW);
+        let sample = sample(&store, campaign, customer, NOW, &example.key);
         let mut occurrence = sample.occurrence.clone().unwrap();
-        occurrence.products = vec![hostile[0]];
+        occurrence.products = vec![product(product_name)];
         let lists = list(&hostile);
         let input = MessageInput {
             config: &example.workspace.config,
@@ -261,7 +268,8 @@ fn hostile_values_cannot_inject_markup_or_headers() {
         assert_eq!(
             message.subject,
             format!(
-                "Your {SCRIPT_NAME} is waiting, {}",
+                "Your {} is waiting, {}",
+                product_name.replace("\r\n", " "),
                 first_name.replace("\r\n", " ")
             )
         );
@@ -301,7 +309,7 @@ fn hostile_values_cannot_inject_markup_or_headers() {
 
     // 500 characters of a name: the subject is cut, the header folded.
     let long = customer(&"Ж".repeat(500));
-    let sample = sample(&store, campaign, long, NOW);
+    let sample = sample(&store, campaign, long, NOW, &example.key);
     let occurrence = sample.occurrence.clone().unwrap();
     let input = MessageInput {
         config: &example.workspace.config,
