@@ -29,7 +29,10 @@ fn main() {
     // The pipeline's workspace also gives the message size the other two use.
     let workspace = pipeline_workspace(work.path(), messages, connections, &url);
     let sample = sample_message(&workspace);
-    println!("{messages} messages of {} bytes over {connections} connections to smtp-sink on 127.0.0.1\n", sample.len());
+    println!(
+        "{messages} messages of {} bytes over {connections} connections to smtp-sink on 127.0.0.1\n",
+        sample.len()
+    );
 
     let reference = smtp_source(sink.port, messages, connections, sample.len());
     println!("{:<40} {:>9.0} msgs/s", "smtp-source (Postfix)", reference);
@@ -66,12 +69,22 @@ struct Sink {
 
 impl Sink {
     fn start() -> Sink {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut command = Command::new(program("smtp-sink"));
         if is_root() {
             command.args(["-u", "nobody"]);
         }
-        let child = command.arg(format!("127.0.0.1:{port}")).arg("1024").stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("smtp-sink");
+        let child = command
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("1024")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("smtp-sink");
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "smtp-sink did not start");
@@ -91,7 +104,15 @@ impl Drop for Sink {
 fn smtp_source(port: u16, messages: usize, connections: usize, size: usize) -> f64 {
     let started = Instant::now();
     let status = Command::new(program("smtp-source"))
-        .args(["-d", "-s", &connections.to_string(), "-m", &messages.to_string(), "-l", &size.to_string()])
+        .args([
+            "-d",
+            "-s",
+            &connections.to_string(),
+            "-m",
+            &messages.to_string(),
+            "-l",
+            &size.to_string(),
+        ])
         .args(["-f", "shop@shop.example", "-t", "customer@example.com"])
         .arg(format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -104,7 +125,11 @@ fn smtp_source(port: u16, messages: usize, connections: usize, size: usize) -> f
 fn prepared(sample: &[u8], messages: usize) -> Vec<Prepared> {
     (0..messages)
         .map(|i| Prepared {
-            key: MessageKey { campaign: "bench".into(), customer: format!("C{i:07}"), occurrence: "newsletter:bench".into() },
+            key: MessageKey {
+                campaign: "bench".into(),
+                customer: format!("C{i:07}"),
+                occurrence: "newsletter:bench".into(),
+            },
             email: format!("c{i}@example.com"),
             message_id: format!("<bench.{i}@xsell.test>"),
             bytes: sample.to_vec(),
@@ -115,8 +140,15 @@ fn prepared(sample: &[u8], messages: usize) -> Vec<Prepared> {
 
 fn prerendered(url: &str, dir: &Path, prepared: Vec<Prepared>, connections: usize) -> f64 {
     let messages = prepared.len();
-    let ledger = Arc::new(Mutex::new(Ledger::open(&dir.join("prerendered.db")).unwrap()));
-    let transport = Arc::new(TransportSpec::parse(url, dir).unwrap().open(connections).unwrap());
+    let ledger = Arc::new(Mutex::new(
+        Ledger::open(&dir.join("prerendered.db")).unwrap(),
+    ));
+    let transport = Arc::new(
+        TransportSpec::parse(url, dir)
+            .unwrap()
+            .open(connections)
+            .unwrap(),
+    );
     let options = SendOptions {
         envelope_from: "shop@shop.example".into(),
         concurrency: connections,
@@ -132,9 +164,26 @@ fn prerendered(url: &str, dir: &Path, prepared: Vec<Prepared>, connections: usiz
         progress: false,
     };
     let caps = Arc::new(|_: &MessageKey, _: &[PastSend]| CapVerdict::Allowed);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(std::env::var("W").ok().and_then(|w| w.parse().ok()).unwrap_or(2)).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(
+            std::env::var("W")
+                .ok()
+                .and_then(|w| w.parse().ok())
+                .unwrap_or(2),
+        )
+        .enable_all()
+        .build()
+        .unwrap();
     let started = Instant::now();
-    let summary = runtime.block_on(deliver_all(prepared.into_iter().map(Ok::<_, NotPrepared>), ledger, transport, caps, options)).unwrap();
+    let summary = runtime
+        .block_on(deliver_all(
+            prepared.into_iter().map(Ok::<_, NotPrepared>),
+            ledger,
+            transport,
+            caps,
+            options,
+        ))
+        .unwrap();
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(summary.sent, messages, "{summary:?}");
     messages as f64 / seconds
@@ -148,7 +197,10 @@ fn pipeline_workspace(dir: &Path, messages: usize, connections: usize, url: &str
     std::fs::create_dir_all(root.join("campaigns")).unwrap();
     // About 85% of generated customers consent to marketing.
     let customers = messages * 100 / 84;
-    let options = xsell::generate::GenerateOptions { customers, ..Default::default() };
+    let options = xsell::generate::GenerateOptions {
+        customers,
+        ..Default::default()
+    };
     xsell::generate::generate(&options, &root.join("fixtures")).unwrap();
     std::fs::write(
         root.join("xsell.toml"),
@@ -173,11 +225,17 @@ fn sender(root: &Path) -> Sender {
     let workspace = xsell::workspace::Workspace::open(root).expect("workspace");
     let now = 1_794_819_600;
     let key = xsell::signing::SigningKey::new("bench-key");
-    let renderer = xsell::render::Renderer::load(&workspace.config, &workspace.campaigns).expect("templates");
+    let renderer =
+        xsell::render::Renderer::load(&workspace.config, &workspace.campaigns).expect("templates");
     let ledger = Ledger::open(&workspace.config.ledger_path).unwrap();
-    let transport = TransportSpec::from_config(&workspace.config.transport).open(workspace.config.send.concurrency).unwrap();
+    let transport = TransportSpec::from_config(&workspace.config.transport)
+        .open(workspace.config.send.concurrency)
+        .unwrap();
     Sender {
-        recommender: Arc::new(xsell::recommend::Recommender::build_before(&workspace.store, now)),
+        recommender: Arc::new(xsell::recommend::Recommender::build_before(
+            &workspace.store,
+            now,
+        )),
         store: workspace.store.clone(),
         config: Arc::new(workspace.config),
         renderer: Arc::new(renderer),
@@ -190,15 +248,33 @@ fn sender(root: &Path) -> Sender {
 /// One real message of the bench campaign (its size is what the other two send).
 fn sample_message(root: &Path) -> Vec<u8> {
     let sender = sender(root);
-    let campaign = xsell::workspace::Workspace::open(root).unwrap().campaigns.remove(0);
-    let plan = sender.plan(&campaign, 1_794_819_600, Some(1_794_819_600)).unwrap();
-    sender.prepare(&campaign, &plan.planned[0], 1_794_819_600).expect("render").bytes
+    let campaign = xsell::workspace::Workspace::open(root)
+        .unwrap()
+        .campaigns
+        .remove(0);
+    let plan = sender
+        .plan(&campaign, 1_794_819_600, Some(1_794_819_600))
+        .unwrap();
+    sender
+        .prepare(&campaign, &plan.planned[0], 1_794_819_600)
+        .expect("render")
+        .bytes
 }
 
 fn whole_pipeline(root: &Path) -> (f64, usize) {
     let sender = sender(root);
-    let campaign = xsell::workspace::Workspace::open(root).unwrap().campaigns.remove(0);
-    let request = Request { now: 1_794_819_600, due: Some(1_794_819_600), dry_run: false, limit: None, resend_unconfirmed: false, progress: false };
+    let campaign = xsell::workspace::Workspace::open(root)
+        .unwrap()
+        .campaigns
+        .remove(0);
+    let request = Request {
+        now: 1_794_819_600,
+        due: Some(1_794_819_600),
+        dry_run: false,
+        limit: None,
+        resend_unconfirmed: false,
+        progress: false,
+    };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
     let report = runtime.block_on(sender.send(&campaign, &request)).unwrap();
@@ -210,22 +286,36 @@ fn whole_pipeline(root: &Path) -> (f64, usize) {
 /// CPU time (user + system) this process used so far, in seconds.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat[stat.rfind(')').map_or(0, |i| i + 2)..].split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0) + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat[stat.rfind(')').map_or(0, |i| i + 2)..]
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
     ticks / 100.0
 }
 
 fn argument(name: &str) -> Option<usize> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
 }
 
 fn program(name: &str) -> PathBuf {
-    ["/usr/sbin", "/usr/bin"].iter().map(|d| Path::new(d).join(name)).find(|p| p.exists()).unwrap_or_else(|| panic!("{name} not found: apt-get install postfix"))
+    ["/usr/sbin", "/usr/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{name} not found: apt-get install postfix"))
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 fn copy_tree(from: &Path, to: &Path) {

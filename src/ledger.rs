@@ -288,7 +288,13 @@ impl Ledger {
         resend_unconfirmed: bool,
         caps: impl FnOnce(&[PastSend]) -> CapVerdict + Send,
     ) -> Result<Claim> {
-        let request = ClaimRequest { key: key.clone(), email: email.to_string(), now, cap_window, resend_unconfirmed };
+        let request = ClaimRequest {
+            key: key.clone(),
+            email: email.to_string(),
+            now,
+            cap_window,
+            resend_unconfirmed,
+        };
         let mut written = self.write(vec![Write::Claim(request, Box::new(caps))])?;
         match written.pop() {
             Some(Written::Claim(claim)) => Ok(claim),
@@ -303,20 +309,55 @@ impl Ledger {
         let path = self.path.clone();
         let owner = self.owner.clone();
         let fail = |e: rusqlite::Error| ledger_error(&path, e);
-        let transaction = self.connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
         let mut written = Vec::with_capacity(writes.len());
         for write in writes {
             written.push(match write {
-                Write::Claim(request, caps) => Written::Claim(claim_in(&transaction, &owner, &request, caps).map_err(fail)?),
-                Write::Sent { key, message_id, now } => {
-                    set_state_in(&transaction, &key, State::Sent, None, Some(&message_id), now).map_err(fail)?;
+                Write::Claim(request, caps) => {
+                    Written::Claim(claim_in(&transaction, &owner, &request, caps).map_err(fail)?)
+                }
+                Write::Sent {
+                    key,
+                    message_id,
+                    now,
+                } => {
+                    set_state_in(
+                        &transaction,
+                        &key,
+                        State::Sent,
+                        None,
+                        Some(&message_id),
+                        now,
+                    )
+                    .map_err(fail)?;
                     Written::Done
                 }
-                Write::Failed { key, email, reason, permanent, now } => {
-                    let reason = if permanent { format!("permanent: {reason}") } else { format!("transient: {reason}") };
-                    set_state_in(&transaction, &key, State::Failed, Some(&reason), None, now).map_err(fail)?;
+                Write::Failed {
+                    key,
+                    email,
+                    reason,
+                    permanent,
+                    now,
+                } => {
+                    let reason = if permanent {
+                        format!("permanent: {reason}")
+                    } else {
+                        format!("transient: {reason}")
+                    };
+                    set_state_in(&transaction, &key, State::Failed, Some(&reason), None, now)
+                        .map_err(fail)?;
                     if permanent {
-                        suppress_in(&transaction, &email, "bounced", &format!("{}: {reason}", key.campaign), now).map_err(fail)?;
+                        suppress_in(
+                            &transaction,
+                            &email,
+                            "bounced",
+                            &format!("{}: {reason}", key.campaign),
+                            now,
+                        )
+                        .map_err(fail)?;
                     }
                     Written::Done
                 }
@@ -328,12 +369,30 @@ impl Ledger {
 
     /// The server accepted the message (its 250).
     pub fn mark_sent(&mut self, key: &MessageKey, message_id: &str, now: i64) -> Result<()> {
-        self.write(vec![Write::Sent { key: key.clone(), message_id: message_id.to_string(), now }]).map(|_| ())
+        self.write(vec![Write::Sent {
+            key: key.clone(),
+            message_id: message_id.to_string(),
+            now,
+        }])
+        .map(|_| ())
     }
 
     /// Sending failed: `permanent` for a hard bounce (also suppresses the address), else retryable by a later run.
-    pub fn mark_failed(&mut self, key: &MessageKey, email: &str, reason: &str, permanent: bool, now: i64) -> Result<()> {
-        let write = Write::Failed { key: key.clone(), email: email.to_string(), reason: reason.to_string(), permanent, now };
+    pub fn mark_failed(
+        &mut self,
+        key: &MessageKey,
+        email: &str,
+        reason: &str,
+        permanent: bool,
+        now: i64,
+    ) -> Result<()> {
+        let write = Write::Failed {
+            key: key.clone(),
+            email: email.to_string(),
+            reason: reason.to_string(),
+            permanent,
+            now,
+        };
         self.write(vec![write]).map(|_| ())
     }
 
@@ -523,7 +582,8 @@ impl Ledger {
     // ----- suppression
 
     pub fn suppress(&mut self, email: &str, reason: &str, source: &str, now: i64) -> Result<bool> {
-        suppress_in(&self.connection, email, reason, source, now).map_err(|e| ledger_error(&self.path, e))
+        suppress_in(&self.connection, email, reason, source, now)
+            .map_err(|e| ledger_error(&self.path, e))
     }
 
     pub fn unsuppress(&mut self, email: &str) -> Result<bool> {
@@ -705,8 +765,18 @@ pub type CapsDecision<'a> = Box<dyn FnOnce(&[PastSend]) -> CapVerdict + Send + '
 /// One write of a [`Ledger::write`] batch.
 pub enum Write<'a> {
     Claim(ClaimRequest, CapsDecision<'a>),
-    Sent { key: MessageKey, message_id: String, now: i64 },
-    Failed { key: MessageKey, email: String, reason: String, permanent: bool, now: i64 },
+    Sent {
+        key: MessageKey,
+        message_id: String,
+        now: i64,
+    },
+    Failed {
+        key: MessageKey,
+        email: String,
+        reason: String,
+        permanent: bool,
+        now: i64,
+    },
 }
 
 /// What a write did.
@@ -716,25 +786,62 @@ pub enum Written {
     Done,
 }
 
-fn claim_in(connection: &Connection, owner: &str, request: &ClaimRequest, caps: CapsDecision<'_>) -> rusqlite::Result<Claim> {
-    let ClaimRequest { key, email, now, cap_window, resend_unconfirmed } = request;
+fn claim_in(
+    connection: &Connection,
+    owner: &str,
+    request: &ClaimRequest,
+    caps: CapsDecision<'_>,
+) -> rusqlite::Result<Claim> {
+    let ClaimRequest {
+        key,
+        email,
+        now,
+        cap_window,
+        resend_unconfirmed,
+    } = request;
     let now = *now;
-    let existing: Option<(String, Option<String>, Option<i64>, u32, Option<String>)> = connection
+    /// The message's row, as far as a claim cares.
+    struct Existing {
+        state: String,
+        owner: Option<String>,
+        not_before: Option<i64>,
+        attempts: u32,
+        reason: Option<String>,
+    }
+    let existing = connection
         .prepare_cached("SELECT state, owner, not_before, attempts, reason FROM messages WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3")?
-        .query_row(params![key.campaign, key.customer, key.occurrence], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
+        .query_row(params![key.campaign, key.customer, key.occurrence], |row| {
+            Ok(Existing { state: row.get(0)?, owner: row.get(1)?, not_before: row.get(2)?, attempts: row.get(3)?, reason: row.get(4)? })
+        })
         .optional()?;
     let attempts = match &existing {
         None => 0,
-        Some((state, previous_owner, not_before, attempts, reason)) => match State::parse(state) {
-            State::Sent | State::Skipped | State::HeldOut => return Ok(Claim::AlreadyHandled(State::parse(state))),
-            State::Failed if reason.as_deref().is_some_and(|r| r.starts_with("permanent:")) => return Ok(Claim::AlreadyHandled(State::Failed)),
+        Some(Existing {
+            state,
+            owner: previous_owner,
+            not_before,
+            attempts,
+            reason,
+        }) => match State::parse(state) {
+            State::Sent | State::Skipped | State::HeldOut => {
+                return Ok(Claim::AlreadyHandled(State::parse(state)));
+            }
+            State::Failed
+                if reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("permanent:")) =>
+            {
+                return Ok(Claim::AlreadyHandled(State::Failed));
+            }
             State::Failed => *attempts,
             State::Deferred => match not_before {
                 Some(until) if *until > now => return Ok(Claim::NotYet { until: *until }),
                 _ => *attempts,
             },
             State::Claimed => {
-                let abandoned = previous_owner.as_deref().is_none_or(|o| o != owner && !owner_alive(o));
+                let abandoned = previous_owner
+                    .as_deref()
+                    .is_none_or(|o| o != owner && !owner_alive(o));
                 if *resend_unconfirmed && abandoned {
                     *attempts
                 } else {
@@ -748,28 +855,77 @@ fn claim_in(connection: &Connection, owner: &str, request: &ClaimRequest, caps: 
         .query_row(params![email.trim().to_lowercase()], |row| row.get(0))
         .optional()?;
     if let Some(reason) = suppressed {
-        upsert(connection, key, email, State::Skipped, Some(&format!("suppressed: {reason}")), None, None, attempts, now)?;
+        upsert(
+            connection,
+            key,
+            email,
+            State::Skipped,
+            Some(&format!("suppressed: {reason}")),
+            None,
+            None,
+            attempts,
+            now,
+        )?;
         return Ok(Claim::Suppressed(reason));
     }
     let recent = past_sends(connection, &key.customer, now - cap_window)?;
     let verdict = caps(&recent);
     Ok(match &verdict {
         CapVerdict::Allowed => {
-            upsert(connection, key, email, State::Claimed, None, None, Some(owner), attempts + 1, now)?;
-            Claim::Granted { attempt: attempts + 1 }
+            upsert(
+                connection,
+                key,
+                email,
+                State::Claimed,
+                None,
+                None,
+                Some(owner),
+                attempts + 1,
+                now,
+            )?;
+            Claim::Granted {
+                attempt: attempts + 1,
+            }
         }
         CapVerdict::Skip(reason) => {
-            upsert(connection, key, email, State::Skipped, Some(&format!("capped: {reason}")), None, None, attempts, now)?;
+            upsert(
+                connection,
+                key,
+                email,
+                State::Skipped,
+                Some(&format!("capped: {reason}")),
+                None,
+                None,
+                attempts,
+                now,
+            )?;
             Claim::Capped(verdict.clone())
         }
         CapVerdict::Defer { reason, until } => {
-            upsert(connection, key, email, State::Deferred, Some(&format!("capped: {reason}")), Some(*until), None, attempts, now)?;
+            upsert(
+                connection,
+                key,
+                email,
+                State::Deferred,
+                Some(&format!("capped: {reason}")),
+                Some(*until),
+                None,
+                attempts,
+                now,
+            )?;
             Claim::Capped(verdict.clone())
         }
     })
 }
 
-fn set_state_in(connection: &Connection, key: &MessageKey, state: State, reason: Option<&str>, message_id: Option<&str>, now: i64) -> rusqlite::Result<()> {
+fn set_state_in(
+    connection: &Connection,
+    key: &MessageKey,
+    state: State,
+    reason: Option<&str>,
+    message_id: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<()> {
     let changed = connection
         .prepare_cached(
             "UPDATE messages SET state = ?4, reason = ?5, message_id = COALESCE(?6, message_id), owner = NULL, updated_at = ?7
@@ -782,7 +938,13 @@ fn set_state_in(connection: &Connection, key: &MessageKey, state: State, reason:
     Ok(())
 }
 
-fn suppress_in(connection: &Connection, email: &str, reason: &str, source: &str, now: i64) -> rusqlite::Result<bool> {
+fn suppress_in(
+    connection: &Connection,
+    email: &str,
+    reason: &str,
+    source: &str,
+    now: i64,
+) -> rusqlite::Result<bool> {
     let changed = connection
         .prepare_cached("INSERT INTO suppression (email, reason, source, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (email) DO NOTHING")?
         .execute(params![email.trim().to_lowercase(), reason, source, now])?;

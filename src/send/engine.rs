@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::ledger_writer::LedgerWriter;
 use super::throttle::Throttle;
 use super::transport::{Delivery, Transport};
 use crate::error::Result;
-use super::ledger_writer::LedgerWriter;
 use crate::ledger::{CapVerdict, Claim, ClaimRequest, Ledger, MessageKey, PastSend, State, Write};
 
 /// A message ready to go: rendered, addressed, identified.
@@ -188,7 +188,9 @@ where
             }
         }
         Err(_) => {
-            first_error.get_or_insert(crate::error::Error::internal("the ledger writer is still in use"));
+            first_error.get_or_insert(crate::error::Error::internal(
+                "the ledger writer is still in use",
+            ));
         }
     }
     transport.close().await;
@@ -298,7 +300,12 @@ impl Worker {
                 cap_window: options.cap_window,
                 resend_unconfirmed: options.resend_unconfirmed,
             };
-            self.writer.claim(request, Box::new(move |sends: &[PastSend]| caps(&key, sends))).await?
+            self.writer
+                .claim(
+                    request,
+                    Box::new(move |sends: &[PastSend]| caps(&key, sends)),
+                )
+                .await?
         };
         let granted = match claim {
             Claim::Granted { .. } => true,
@@ -332,7 +339,11 @@ impl Worker {
         let sent = delivery == Delivery::Accepted;
         match delivery {
             Delivery::Accepted => {
-                self.writer.record(Write::Sent { key: message.key.clone(), message_id: message.message_id.clone(), now })?;
+                self.writer.record(Write::Sent {
+                    key: message.key.clone(),
+                    message_id: message.message_id.clone(),
+                    now,
+                })?;
                 self.consecutive_failures.store(0, Ordering::Relaxed);
                 summary.sent += 1;
                 summary.accepted.push(message.message_id.clone());
@@ -400,7 +411,13 @@ impl Worker {
 }
 
 fn failed(message: &Prepared, reason: &str, permanent: bool, now: i64) -> Write<'static> {
-    Write::Failed { key: message.key.clone(), email: message.email.clone(), reason: reason.to_string(), permanent, now }
+    Write::Failed {
+        key: message.key.clone(),
+        email: message.email.clone(),
+        reason: reason.to_string(),
+        permanent,
+        now,
+    }
 }
 
 fn progress_bar(visible: bool) -> indicatif::ProgressBar {

@@ -39,8 +39,12 @@ impl LedgerWriter {
                         Err(_) => break,
                     }
                 }
-                let (writes, replies): (Vec<Write<'static>>, Vec<_>) = batch.into_iter().map(|job| (job.write, job.reply)).unzip();
-                let outcome = ledger.lock().unwrap_or_else(|p| p.into_inner()).write(writes);
+                let (writes, replies): (Vec<Write<'static>>, Vec<_>) =
+                    batch.into_iter().map(|job| (job.write, job.reply)).unzip();
+                let outcome = ledger
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .write(writes);
                 match outcome {
                     Ok(written) => {
                         for (reply, written) in replies.into_iter().zip(written) {
@@ -51,7 +55,10 @@ impl LedgerWriter {
                     }
                     Err(problem) => {
                         let text = problem.to_string();
-                        first_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(text.clone());
+                        first_error
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(text.clone());
                         for reply in replies.into_iter().flatten() {
                             let _ = reply.send(Err(text.clone()));
                         }
@@ -59,13 +66,20 @@ impl LedgerWriter {
                 }
             }
         });
-        LedgerWriter { queue: Some(queue), thread: Some(thread), error }
+        LedgerWriter {
+            queue: Some(queue),
+            thread: Some(thread),
+            error,
+        }
     }
 
     /// Claims a message; returns once the claim is committed.
     pub async fn claim(&self, request: ClaimRequest, caps: CapsDecision<'static>) -> Result<Claim> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.send(Job { write: Write::Claim(request, caps), reply: Some(reply) })?;
+        self.send(Job {
+            write: Write::Claim(request, caps),
+            reply: Some(reply),
+        })?;
         match answer.await {
             Ok(Ok(Written::Claim(claim))) => Ok(claim),
             Ok(Ok(Written::Done)) => Err(Error::internal("ledger: a claim wrote no claim")),
@@ -82,7 +96,9 @@ impl LedgerWriter {
 
     fn send(&self, job: Job) -> Result<()> {
         match &self.queue {
-            Some(queue) => queue.send(job).map_err(|_| Error::internal("the ledger writer stopped")),
+            Some(queue) => queue
+                .send(job)
+                .map_err(|_| Error::internal("the ledger writer stopped")),
             None => Err(Error::internal("the ledger writer is closed")),
         }
     }

@@ -314,7 +314,10 @@ mod tests {
 
     #[test]
     fn dot_stuffing_doubles_leading_dots_and_terminates() {
-        assert_eq!(dot_stuffed("Subject: x\r\n\r\n.hidden\r\nok\r\n..two\r\n"), "Subject: x\r\n\r\n..hidden\r\nok\r\n...two\r\n\r\n.\r\n");
+        assert_eq!(
+            dot_stuffed("Subject: x\r\n\r\n.hidden\r\nok\r\n..two\r\n"),
+            "Subject: x\r\n\r\n..hidden\r\nok\r\n...two\r\n\r\n.\r\n"
+        );
         assert_eq!(dot_stuffed(".first"), "..first\r\n.\r\n");
         assert_eq!(dot_stuffed("a.b\r\nc."), "a.b\r\nc.\r\n.\r\n");
     }
