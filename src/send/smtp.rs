@@ -7,8 +7,9 @@
 //! #1159, is merged but unreleased). `connect_with_transport` accepts our
 //! stream, so the released crate is used as is and we own the pool.
 //!
-//! The SMTP transaction is driven step by step (MAIL, RCPT, DATA, message)
-//! so a refusal can be told apart: a 5xx at RCPT is a hard bounce (the
+//! The SMTP transaction is driven step by step (MAIL, RCPT, DATA, message;
+//! the first three in one write when the server offers PIPELINING) so a
+//! refusal can be told apart: a 5xx at RCPT is a hard bounce (the
 //! address is suppressed), a 5xx elsewhere rejects only this message, and a
 //! 4xx, a timeout or a dropped connection is worth retrying.
 
@@ -22,7 +23,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -50,7 +51,14 @@ pub struct SmtpTarget {
 pub struct SmtpPool {
     target: SmtpTarget,
     extra_roots: Vec<Vec<u8>>,
-    slots: Vec<Mutex<Option<AsyncSmtpConnection>>>,
+    slots: Vec<Mutex<Option<Session>>>,
+}
+
+/// An open SMTP session and what the server allows on it.
+struct Session {
+    connection: AsyncSmtpConnection,
+    /// The server announced PIPELINING (RFC 2920): the envelope goes in one write.
+    pipelining: bool,
 }
 
 impl SmtpPool {
@@ -88,9 +96,12 @@ impl SmtpPool {
             }
         };
         let mut slot = self.slots[worker % self.slots.len()].lock().await;
-        if slot.as_ref().is_none_or(AsyncSmtpConnection::has_broken) {
+        if slot
+            .as_ref()
+            .is_none_or(|session| session.connection.has_broken())
+        {
             match tokio::time::timeout(self.target.timeout, self.connect()).await {
-                Ok(Ok(connection)) => *slot = Some(connection),
+                Ok(Ok(session)) => *slot = Some(session),
                 Ok(Err(problem)) => return Delivery::Transient(problem),
                 Err(_) => {
                     return Delivery::Transient(format!(
@@ -100,12 +111,16 @@ impl SmtpPool {
                 }
             }
         }
-        let Some(connection) = slot.as_mut() else {
+        let Some(Session {
+            connection,
+            pipelining,
+        }) = slot.as_mut()
+        else {
             return Delivery::Transient("no connection".into());
         };
         let outcome = tokio::time::timeout(
             self.target.timeout.saturating_mul(4),
-            transaction(connection, from, to, bytes),
+            transaction(connection, *pipelining, from, to, bytes),
         )
         .await;
         let delivery = match outcome {
@@ -122,14 +137,14 @@ impl SmtpPool {
             }
             _ => {
                 if let Some(mut broken) = slot.take() {
-                    broken.abort().await;
+                    broken.connection.abort().await;
                 }
             }
         }
         delivery
     }
 
-    async fn connect(&self) -> std::result::Result<AsyncSmtpConnection, String> {
+    async fn connect(&self) -> std::result::Result<Session, String> {
         let target = &self.target;
         let where_ = format!("{}:{}", target.host, target.port);
         let tcp = TcpStream::connect((target.host.as_str(), target.port))
@@ -166,7 +181,17 @@ impl SmtpPool {
                 .await
                 .map_err(|e| format!("{where_} refused the credentials: {e}"))?;
         }
-        Ok(connection)
+        // lettre keeps no record of PIPELINING: ask again and look for it.
+        let pipelining = match connection.command(Ehlo::new(hello.clone())).await {
+            Ok(response) => response
+                .message()
+                .any(|line| line.trim().eq_ignore_ascii_case("PIPELINING")),
+            Err(_) => false,
+        };
+        Ok(Session {
+            connection,
+            pipelining,
+        })
     }
 
     fn tls_parameters(&self) -> std::result::Result<TlsParameters, lettre::transport::smtp::Error> {
@@ -214,8 +239,8 @@ impl SmtpPool {
     /// Ends every open session politely.
     pub async fn close(&self) {
         for slot in &self.slots {
-            if let Some(mut connection) = slot.lock().await.take() {
-                let _ = connection.quit().await;
+            if let Some(mut session) = slot.lock().await.take() {
+                let _ = session.connection.quit().await;
             }
         }
     }
@@ -224,6 +249,7 @@ impl SmtpPool {
 /// MAIL, RCPT, DATA, message — each refusal classified by where it happened.
 async fn transaction(
     connection: &mut AsyncSmtpConnection,
+    pipelining: bool,
     from: Address,
     to: Address,
     bytes: &[u8],
@@ -259,17 +285,51 @@ async fn transaction(
             Delivery::Transient(text)
         }
     };
-    if let Err(error) = connection.command(Mail::new(Some(from), options)).await {
-        return classify("MAIL FROM", error, false);
-    }
-    if let Err(error) = connection.command(Rcpt::new(to, Vec::new())).await {
-        return classify("RCPT TO", error, true);
-    }
-    if let Err(error) = connection.command(Data).await {
-        return classify("DATA", error, false);
+    let envelope = if pipelining {
+        // One write for the three commands, then their three replies in order (RFC 2920).
+        let commands = format!(
+            "{}{}{}",
+            Mail::new(Some(from), options),
+            Rcpt::new(to, Vec::new()),
+            Data
+        );
+        let mail = connection.command(Verbatim(&commands)).await;
+        let rcpt = connection.read_response().await;
+        let data = connection.read_response().await;
+        match (mail, rcpt, data) {
+            (Ok(_), Ok(_), Ok(_)) => Ok(()),
+            (Err(error), _, data) => Err((classify("MAIL FROM", error, false), data.is_ok())),
+            (_, Err(error), data) => Err((classify("RCPT TO", error, true), data.is_ok())),
+            (_, _, Err(error)) => Err((classify("DATA", error, false), false)),
+        }
+    } else {
+        async {
+            connection
+                .command(Mail::new(Some(from), options))
+                .await
+                .map_err(|e| (classify("MAIL FROM", e, false), false))?;
+            connection
+                .command(Rcpt::new(to, Vec::new()))
+                .await
+                .map_err(|e| (classify("RCPT TO", e, true), false))?;
+            connection
+                .command(Data)
+                .await
+                .map_err(|e| (classify("DATA", e, false), false))?;
+            Ok(())
+        }
+        .await
+    };
+    if let Err((refusal, data_accepted)) = envelope {
+        if data_accepted {
+            // A server that accepted DATA after refusing the envelope waits for a message:
+            // this session cannot be trusted any more.
+            connection.abort().await;
+        }
+        return refusal;
     }
     let sent = match std::str::from_utf8(bytes) {
-        Ok(text) => connection.command(DataPayload(&dot_stuffed(text))).await,
+        Ok(text) => connection.command(Verbatim(&dot_stuffed(text))).await,
         // Not UTF-8 (never from our renderer): lettre's own, slower path.
         Err(_) => connection.message(bytes).await,
     };
@@ -299,10 +359,11 @@ fn dot_stuffed(text: &str) -> String {
     out
 }
 
-/// The DATA payload, handed to lettre's `command`, which writes it verbatim and reads the reply.
-struct DataPayload<'a>(&'a str);
+/// Text handed to lettre's `command`, which writes it verbatim and reads one reply:
+/// the DATA payload, or pipelined envelope commands.
+struct Verbatim<'a>(&'a str);
 
-impl std::fmt::Display for DataPayload<'_> {
+impl std::fmt::Display for Verbatim<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.0)
     }

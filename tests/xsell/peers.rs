@@ -120,6 +120,11 @@ fn wait_for_port(port: u16) {
 
 /// Postfix's smtp-sink, storing every message (`-d`).
 pub fn smtp_sink() -> Server {
+    smtp_sink_with(&[])
+}
+
+/// smtp-sink with extra options (e.g. `-f RCPT`: refuse every recipient with a 5xx).
+pub fn smtp_sink_with(options: &[&str]) -> Server {
     let program = require("smtp-sink", "apt-get install postfix");
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
@@ -135,6 +140,7 @@ pub fn smtp_sink() -> Server {
         command.args(["-u", "nobody"]);
     }
     let child = command
+        .args(options)
         .arg("-d")
         .arg(format!("{}/%Y%m%d%H%M%S.", store.display()))
         .arg(format!("127.0.0.1:{port}"))

@@ -243,3 +243,28 @@ fn limit_sends_a_first_small_batch() {
     assert_eq!(rest.sent, 40);
     assert_eq!(rest.skipped.get("already sent"), Some(&10));
 }
+
+/// smtp-sink offers PIPELINING, so the envelope goes in one write and its
+/// three replies come back together; a 5xx to RCPT must still read as a hard
+/// bounce, and the session must stay usable for the next message.
+#[test]
+fn a_refused_recipient_in_a_pipelined_envelope_is_a_bounce() {
+    let server = peers::smtp_sink_with(&["-f", "RCPT"]);
+    let dir = tempfile::tempdir().unwrap();
+    let transport = TransportSpec::parse(&server.url(), dir.path()).unwrap();
+    let messages: Vec<Prepared> = (0..5).map(|i| message("refused", i)).collect();
+    let summary = send(
+        &dir.path().join("xsell.db"),
+        &transport,
+        messages,
+        options(1),
+    );
+    assert_eq!(
+        (summary.sent, summary.bounced, summary.failed),
+        (0, 5, 0),
+        "{summary:?}"
+    );
+    assert!(summary.stopped.is_none());
+    let ledger = Ledger::open(&dir.path().join("xsell.db")).unwrap();
+    assert_eq!(ledger.suppression_list().unwrap().len(), 5);
+}
