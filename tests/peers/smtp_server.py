@@ -12,6 +12,8 @@ answer 4xx to some messages, drop some connections, and refuse addresses:
 --drop-every N        every Nth DATA drops the connection without answering
 --bounce ADDRESS      RCPT TO this address gets "550 5.1.1 no such user"
 --port-file FILE      write the listening port there once ready
+--tls-cert/--tls-key  offer STARTTLS (and require it) with this certificate,
+--implicit-tls        or speak TLS from the first byte (SMTPS)
 Decisions are deterministic (counters), so a test run is repeatable.
 """
 
@@ -69,11 +71,23 @@ def main():
     parser.add_argument("--drop-every", type=int, default=0)
     parser.add_argument("--bounce", action="append", default=[])
     parser.add_argument("--port-file")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--implicit-tls", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.store, exist_ok=True)
     handler = Handler(args.store, args.transient_every, args.drop_every, args.bounce)
+    tls = {}
+    if args.tls_cert:
+        import ssl
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.implicit_tls:
+            tls = {"ssl_context": context}
+        else:
+            tls = {"tls_context": context, "require_starttls": True}
     controller = Controller(handler, hostname="127.0.0.1", port=args.port or find_free_port(),
-                            decode_data=False, enable_SMTPUTF8=True, data_size_limit=0)
+                            decode_data=False, enable_SMTPUTF8=True, data_size_limit=0, **tls)
     controller.start()
     if args.port_file:
         temporary = args.port_file + ".tmp"

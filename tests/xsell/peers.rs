@@ -164,6 +164,79 @@ pub struct Flaky<'a> {
     pub transient_every: u32,
     pub drop_every: u32,
     pub bounce: &'a [&'a str],
+    /// (certificate, key) PEM files: require STARTTLS, or with `implicit_tls` speak TLS at once.
+    pub tls: Option<(&'a Path, &'a Path)>,
+    pub implicit_tls: bool,
+}
+
+/// A private CA and a server certificate it signed for 127.0.0.1 (openssl):
+/// (CA certificate, server certificate, server key), PEM files in `dir`.
+pub fn private_ca_certificate(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = require("openssl", "apt-get install openssl");
+    let run = |args: &[&str]| {
+        let status = Command::new(&openssl)
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl");
+        assert!(status.success(), "openssl {args:?} failed");
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=xsell test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
 }
 
 /// The aiosmtpd server of `tests/peers/smtp_server.py`.
@@ -187,6 +260,16 @@ pub fn flaky_server(options: Flaky<'_>) -> Server {
     ]);
     for address in options.bounce {
         command.args(["--bounce", address]);
+    }
+    if let Some((certificate, key)) = options.tls {
+        command
+            .arg("--tls-cert")
+            .arg(certificate)
+            .arg("--tls-key")
+            .arg(key);
+        if options.implicit_tls {
+            command.arg("--implicit-tls");
+        }
     }
     let child = command
         .stdout(Stdio::null())

@@ -319,3 +319,80 @@ fn caps_hold_across_two_processes() {
         "every planned message is sent or recorded as capped"
     );
 }
+
+#[test]
+fn a_test_copy_goes_to_the_designer_and_is_not_recorded() {
+    let server = peers::smtp_sink();
+    let workspace = workspace();
+    let run = workspace.xsell(&[
+        "--now",
+        "2026-11-16T09:00:00Z",
+        "send",
+        "post-purchase-completion",
+        "--to",
+        "designer@shop.example",
+        "--transport",
+        &server.url(),
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("sent a test copy of C"), "{run:?}");
+    assert!(
+        run.stdout.trim_end().ends_with("to designer@shop.example"),
+        "{run:?}"
+    );
+    assert_eq!(server.wait_for(1), 1);
+    let message = &server.messages()[0];
+    assert_eq!(
+        peers::header(message, "X-Rcpt-Args").as_deref(),
+        Some("<designer@shop.example>")
+    );
+    assert!(peers::header(message, "Subject").is_some());
+    // Nothing in the ledger: the customer's moment is still to be sent.
+    assert!(
+        ledger(&workspace)
+            .messages_in_state(None, State::Sent)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn schedule_lists_next_due_times_and_last_runs() {
+    let workspace = workspace();
+    let run = workspace.xsell(&[
+        "--now",
+        "2026-11-16T09:00:00Z",
+        "run",
+        "--only",
+        "new-arrivals-newsletter",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let run = workspace.xsell(&[
+        "--now",
+        "2026-11-16T09:00:00Z",
+        "--format",
+        "json",
+        "schedule",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let rows: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let newsletter = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["campaign"] == "new-arrivals-newsletter")
+        .unwrap();
+    assert_eq!(newsletter["schedule"], "0 9 * * 1");
+    assert_eq!(newsletter["timezone"], "Europe/Paris");
+    assert_eq!(newsletter["next_due"], "2026-11-23T09:00:00+01:00");
+    assert_eq!(newsletter["last_runs"][0]["state"], "done");
+    assert_eq!(newsletter["last_runs"][0]["due_at"], 1_794_816_000); // 2026-11-16 09:00 Paris
+    let cart = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["campaign"] == "cart-abandoned")
+        .unwrap();
+    assert_eq!(cart["next_due"], "2026-11-16T10:15:00+01:00");
+    assert!(cart["last_runs"].as_array().unwrap().is_empty());
+}

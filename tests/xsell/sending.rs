@@ -148,6 +148,7 @@ fn transient_failures_and_dropped_connections_are_retried_and_a_refused_address_
         transient_every: 7,
         drop_every: 11,
         bounce: &["c13@example.com"],
+        ..Flaky::default()
     });
     let dir = tempfile::tempdir().unwrap();
     let ledger_path = dir.path().join("xsell.db");
@@ -267,4 +268,66 @@ fn a_refused_recipient_in_a_pipelined_envelope_is_a_bounce() {
     assert!(summary.stopped.is_none());
     let ledger = Ledger::open(&dir.path().join("xsell.db")).unwrap();
     assert_eq!(ledger.suppression_list().unwrap().len(), 5);
+}
+
+/// STARTTLS (required by the server) and implicit TLS, with the server's
+/// private CA trusted through `ca_file`; the messages arrive intact.
+#[test]
+fn starttls_and_implicit_tls_with_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (authority, certificate, key) = peers::private_ca_certificate(dir.path());
+    for implicit_tls in [false, true] {
+        let server = peers::flaky_server(Flaky {
+            tls: Some((&certificate, &key)),
+            implicit_tls,
+            ..Flaky::default()
+        });
+        let config = format!(
+            "[sender]\nfrom = \"Shop <shop@shop.example>\"\n[unsubscribe]\nurl = \"https://shop.example/u?token={{token}}\"\n\
+             [transport]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"{}\"\nca_file = \"{}\"\n",
+            server.port,
+            if implicit_tls { "tls" } else { "starttls" },
+            authority.display()
+        );
+        let config = xsell::config::Config::parse(dir.path(), &config).unwrap();
+        let transport = TransportSpec::from_config(&config.transport);
+        let messages: Vec<Prepared> = (0..3).map(|i| message("tls", i)).collect();
+        let ledger = dir.path().join(format!("tls-{implicit_tls}.db"));
+        let summary = send(&ledger, &transport, messages, options(2));
+        let reasons: Vec<Option<String>> = Ledger::open(&ledger)
+            .unwrap()
+            .messages_in_state(None, State::Failed)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.reason)
+            .collect();
+        assert_eq!(
+            (summary.sent, summary.failed),
+            (3, 0),
+            "implicit TLS {implicit_tls}: {reasons:?}"
+        );
+        assert_eq!(server.message_ids().len(), 3);
+    }
+    // Without the CA, the certificate is refused: nothing is sent in clear.
+    let server = peers::flaky_server(Flaky {
+        tls: Some((&certificate, &key)),
+        ..Flaky::default()
+    });
+    let config = format!(
+        "[sender]\nfrom = \"Shop <shop@shop.example>\"\n[unsubscribe]\nurl = \"https://shop.example/u?token={{token}}\"\n\
+         [transport]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"starttls\"\n",
+        server.port
+    );
+    let config = xsell::config::Config::parse(dir.path(), &config).unwrap();
+    let summary = send(
+        &dir.path().join("untrusted.db"),
+        &TransportSpec::from_config(&config.transport),
+        vec![message("tls", 9)],
+        SendOptions {
+            attempts: 1,
+            ..options(1)
+        },
+    );
+    assert_eq!((summary.sent, summary.failed), (0, 1), "{summary:?}");
+    assert!(server.message_ids().is_empty());
 }
