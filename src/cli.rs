@@ -58,6 +58,34 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// One message for one customer, as it would be sent: .html, .txt and .eml files.
+    Preview {
+        /// The campaign id (or file name without .yaml).
+        campaign: String,
+        /// A customer id, `random`, `first-eligible`, or a tag (`tag:vip`, or just `vip`).
+        #[arg(long, default_value = "first-eligible")]
+        customer: String,
+        /// Where to write the files (default: a folder in the system's temp directory, printed).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Open the HTML in the system's browser.
+        #[arg(long)]
+        open: bool,
+    },
+    /// The local preview server for designers: campaigns × customers, desktop and mobile, live reload.
+    Serve {
+        #[arg(long, default_value_t = 8025)]
+        port: u16,
+        /// The address to listen on. Customer data is served: keep it on loopback unless you mean it.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Open the index in the system's browser.
+        #[arg(long)]
+        open: bool,
+        /// The transport "send test" uses: smtp://host:port, smtps://host:port or outbox:DIR (default: the configured one).
+        #[arg(long)]
+        transport: Option<String>,
+    },
     /// Offer codes.
     Offer {
         #[command(subcommand)]

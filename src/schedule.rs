@@ -121,6 +121,17 @@ fn describe(duration: TimeDelta) -> String {
     }
 }
 
+/// The scheduled run a newsletter is planned, previewed or sent by hand for:
+/// its most recent due time at `now` (`None` for triggered campaigns and one-offs).
+pub fn newsletter_due(campaign: &crate::campaign::Campaign, now: i64) -> Option<i64> {
+    match (&campaign.trigger, &campaign.schedule) {
+        (None, Some(schedule)) => due_times(schedule, None, crate::data::timestamp(now))
+            .last()
+            .map(|due| due.timestamp()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,10 +5,12 @@ mod check;
 mod generate;
 mod offer;
 mod plan;
+mod preview;
 mod run;
 mod schedule;
 mod schema;
 mod send;
+mod serve;
 mod suppress;
 
 use crate::cli::{Cli, Command, OfferCommand};
@@ -21,6 +23,18 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check { campaigns } => check::run(global, campaigns),
         Command::Schema => schema::run(),
         Command::Plan { campaign, limit } => plan::run(global, campaign, *limit),
+        Command::Preview {
+            campaign,
+            customer,
+            out,
+            open,
+        } => preview::run(global, campaign, customer, out.as_deref(), *open),
+        Command::Serve {
+            port,
+            bind,
+            open,
+            transport,
+        } => serve::run(global, *bind, *port, *open, transport.as_deref()),
         Command::Offer {
             command: OfferCommand::Verify { code, occurrence },
         } => offer::verify(global, code, occurrence.as_deref()),
@@ -74,4 +88,22 @@ pub(crate) fn thousands(n: usize) -> String {
         out.push(c);
     }
     out
+}
+
+/// Opens a file or URL in the system's browser; says so when it cannot.
+pub(crate) fn open_in_browser(target: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    match std::process::Command::new(opener)
+        .arg(target)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        Ok(_) => {}
+        Err(e) => eprintln!("cannot open a browser ({opener}: {e}); open {target} yourself"),
+    }
 }

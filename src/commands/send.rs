@@ -31,7 +31,7 @@ pub fn run(global: &Global, campaign_id: &str, args: &SendArgs) -> Result<i32> {
     if let Some(address) = &args.to {
         return runtime.block_on(send_test_copy(&sender, &campaign, now.timestamp(), address));
     }
-    let due = newsletter_due(&campaign, now);
+    let due = crate::schedule::newsletter_due(&campaign, now.timestamp());
     let request = Request {
         now: now.timestamp(),
         due,
@@ -89,19 +89,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))
 }
 
-/// A newsletter sent by hand goes out for its most recent scheduled run (or once).
-fn newsletter_due(
-    campaign: &crate::campaign::Campaign,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Option<i64> {
-    match (&campaign.trigger, &campaign.schedule) {
-        (None, Some(schedule)) => crate::schedule::due_times(schedule, None, now)
-            .last()
-            .map(|d| d.timestamp()),
-        _ => None,
-    }
-}
-
 /// Renders the first planned message and sends it to `address` instead of
 /// the customer; the ledger is not touched (it is not the customer's mail).
 async fn send_test_copy(
@@ -113,7 +100,7 @@ async fn send_test_copy(
     let plan = sender.plan(
         campaign,
         now,
-        newsletter_due(campaign, crate::data::timestamp(now)),
+        crate::schedule::newsletter_due(campaign, now),
     )?;
     let Some(first) = plan.planned.first() else {
         return Err(Error::usage(format!(

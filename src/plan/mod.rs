@@ -17,6 +17,7 @@
 
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -305,36 +306,59 @@ impl Planner<'_> {
                 },
             );
         }
-        let moment = self.campaign.trigger.is_some().then_some(&occurrence);
-        let lists =
-            self.resolver
-                .resolve(store, self.campaign, occurrence.customer, moment, self.now);
-        if let Some(empty) = lists
-            .iter()
-            .find(|l| l.items.is_empty() && l.on_empty == OnEmpty::SkipRecipient)
-        {
-            let list = empty.name.clone();
-            return skip(occurrence, SkipReason::EmptyList { list });
+        match compose(
+            self.inputs,
+            self.campaign,
+            occurrence.clone(),
+            self.now,
+            self.resolver,
+        ) {
+            Ok(message) => Decision::Send(message),
+            Err(reason) => skip(occurrence, reason),
         }
-        let offer = match &self.campaign.offer {
-            None => None,
-            Some(spec) => {
-                let recipient = Recipient {
-                    campaign_id: &self.campaign.id,
-                    customer,
-                    occurrence_key: &occurrence.key,
-                    now: self.now,
-                };
-                match offer::price_offer(spec, recipient, self.inputs.signing_key) {
-                    Ok(offer) => Some(offer),
-                    Err(problem) => return skip(occurrence, SkipReason::Offer { problem }),
-                }
-            }
-        };
-        Decision::Send(PlannedMessage {
-            occurrence,
-            lists,
-            offer,
-        })
     }
+}
+
+/// The message of one occurrence that passed audience, history and caps:
+/// its lists and its priced offer — or why it cannot be sent (an empty list
+/// that skips the recipient, an offer impossible in the customer's
+/// currency). Planning ends with this; previews call it for a customer the
+/// plan left out, to show what they would get.
+pub fn compose(
+    inputs: &PlanInputs<'_>,
+    campaign: &Campaign,
+    occurrence: Occurrence,
+    now: i64,
+    resolver: &dyn ListResolver,
+) -> Result<PlannedMessage, SkipReason> {
+    let store = inputs.store;
+    let moment = campaign.trigger.is_some().then_some(&occurrence);
+    let lists = resolver.resolve(store, campaign, occurrence.customer, moment, now);
+    if let Some(empty) = lists
+        .iter()
+        .find(|l| l.items.is_empty() && l.on_empty == OnEmpty::SkipRecipient)
+    {
+        let list = empty.name.clone();
+        return Err(SkipReason::EmptyList { list });
+    }
+    let offer = match &campaign.offer {
+        None => None,
+        Some(spec) => {
+            let recipient = Recipient {
+                campaign_id: &campaign.id,
+                customer: store.customer(occurrence.customer),
+                occurrence_key: &occurrence.key,
+                now,
+            };
+            match offer::price_offer(spec, recipient, inputs.signing_key) {
+                Ok(offer) => Some(offer),
+                Err(problem) => return Err(SkipReason::Offer { problem }),
+            }
+        }
+    };
+    Ok(PlannedMessage {
+        occurrence,
+        lists,
+        offer,
+    })
 }

@@ -258,17 +258,7 @@ impl Sender {
             customer: customer.id.to_string(),
             occurrence: message.occurrence.key.clone(),
         };
-        let input = MessageInput {
-            config: &self.config,
-            store: &self.store,
-            campaign,
-            customer: message.occurrence.customer,
-            occurrence: Some(&message.occurrence),
-            lists: &message.lists,
-            offer: message.offer.as_ref(),
-            now,
-            key: &self.key,
-        };
+        let input = message_input(&self.config, &self.store, campaign, message, now, &self.key);
         match self.renderer.render(&input) {
             Ok(rendered) => Ok(Prepared {
                 file_name: outbox_file_name(&key),
@@ -299,6 +289,29 @@ impl Sender {
             ready: VecDeque::new(),
             now,
         }
+    }
+}
+
+/// What a planned message is rendered from — for a send, a test copy or a
+/// designer's preview alike, so a preview is the message that would be sent.
+pub fn message_input<'a>(
+    config: &'a Config,
+    store: &'a Store,
+    campaign: &'a Campaign,
+    message: &'a PlannedMessage,
+    now: i64,
+    key: &'a SigningKey,
+) -> MessageInput<'a> {
+    MessageInput {
+        config,
+        store,
+        campaign,
+        customer: message.occurrence.customer,
+        occurrence: Some(&message.occurrence),
+        lists: &message.lists,
+        offer: message.offer.as_ref(),
+        now,
+        key,
     }
 }
 

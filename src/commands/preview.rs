@@ -1,0 +1,165 @@
+//! `xsell preview CAMPAIGN --customer ID`: one message for one customer,
+//! exactly as a send would make it ([`crate::preview`]), written as `.html`,
+//! `.txt` and `.eml`, with what went into it (lists, reasons, offer) and,
+//! for a customer the campaign would not mail now, why not.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::calendar::rfc3339;
+use crate::cli::{Format, Global};
+use crate::error::{Error, Result};
+use crate::plan::view::{CustomerView, PlannedView, customer_view, message_lines, planned_view};
+use crate::preview::{Pick, Preview, Previewer};
+use crate::render::Renderer;
+use crate::workspace::Workspace;
+
+pub fn run(
+    global: &Global,
+    campaign_id: &str,
+    customer: &str,
+    out: Option<&Path>,
+    open: bool,
+) -> Result<i32> {
+    let workspace = Workspace::open(&global.workspace)?;
+    let renderer = Renderer::load(&workspace.config, &workspace.campaigns)?;
+    workspace.campaign(campaign_id)?;
+    let previewer = Previewer::new(
+        workspace.root,
+        Arc::new(workspace.config),
+        workspace.store,
+        workspace.campaigns,
+        renderer,
+    );
+    let campaign = previewer
+        .campaign(campaign_id)
+        .expect("the workspace found it");
+    let now = global.now.unwrap_or_else(Utc::now).timestamp();
+    let pick: Pick = customer.parse().expect("any text is a pick");
+    let customer = previewer.pick(campaign, &pick, now)??;
+    let preview = previewer.preview(campaign, customer, now)??;
+
+    let customer_id = previewer.store.customer(customer).id.to_string();
+    let folder = match out {
+        Some(out) => out.to_path_buf(),
+        None => std::env::temp_dir().join(format!(
+            "xsell-preview-{}-{}",
+            campaign.id,
+            safe(&customer_id)
+        )),
+    };
+    let files = write_files(&folder, &campaign.id, &customer_id, &preview)?;
+    let report = Report {
+        campaign: campaign.id.clone(),
+        now: rfc3339(now),
+        customer: customer_view(&previewer.store, previewer.store.customer(customer)),
+        would_send: preview.left_out.is_none(),
+        left_out: preview.left_out.as_ref().map(|r| r.summary()),
+        subject: preview.rendered.subject.clone(),
+        preheader: preview.rendered.preheader.clone(),
+        message_id: preview.rendered.message_id.clone(),
+        message: planned_view(&previewer.store, &preview.message),
+        files,
+    };
+    match global.format {
+        Format::Json => super::print_json(&report)?,
+        Format::Text => print!("{}", report.text()),
+    }
+    if open {
+        super::open_in_browser(&report.files.html.display().to_string());
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct Report {
+    campaign: String,
+    now: String,
+    customer: CustomerView,
+    /// Whether the campaign would send this message now.
+    would_send: bool,
+    /// Why it would not (the message is shown anyway).
+    left_out: Option<String>,
+    subject: String,
+    preheader: String,
+    message_id: String,
+    message: PlannedView,
+    files: Files,
+}
+
+#[derive(Serialize)]
+struct Files {
+    html: PathBuf,
+    txt: PathBuf,
+    eml: PathBuf,
+}
+
+impl Report {
+    fn text(&self) -> String {
+        let c = &self.customer;
+        let mut lines = vec![
+            format!("preview {} at {}", self.campaign, self.now),
+            format!(
+                "  {} {} <{}> · {} · {} · {}",
+                c.id, c.first_name, c.email, c.locale, c.timezone, c.currency
+            ),
+            match &self.left_out {
+                None => "    would be sent now".to_string(),
+                Some(reason) => format!("    would NOT be sent now ({reason}); shown anyway"),
+            },
+            format!("    subject   {}", self.subject),
+            format!("    preheader {}", self.preheader),
+        ];
+        lines.extend(message_lines(&self.message));
+        lines.push("files".to_string());
+        for file in [&self.files.html, &self.files.txt, &self.files.eml] {
+            lines.push(format!("  {}", file.display()));
+        }
+        lines.join("\n") + "\n"
+    }
+}
+
+/// Writes `<campaign>-<customer>.{html,txt,eml}` into `folder`: the HTML and
+/// text parts with plain line ends for editors, the `.eml` byte for byte.
+fn write_files(folder: &Path, campaign: &str, customer: &str, preview: &Preview) -> Result<Files> {
+    std::fs::create_dir_all(folder)
+        .map_err(|e| Error::usage(format!("cannot create {}: {e}", folder.display())))?;
+    let stem = format!("{campaign}-{}", safe(customer));
+    let files = Files {
+        html: folder.join(format!("{stem}.html")),
+        txt: folder.join(format!("{stem}.txt")),
+        eml: folder.join(format!("{stem}.eml")),
+    };
+    let rendered = &preview.rendered;
+    for (path, bytes) in [
+        (
+            &files.html,
+            rendered.html().replace("\r\n", "\n").into_bytes(),
+        ),
+        (
+            &files.txt,
+            rendered.text().replace("\r\n", "\n").into_bytes(),
+        ),
+        (&files.eml, rendered.eml.clone()),
+    ] {
+        std::fs::write(path, bytes)
+            .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(files)
+}
+
+/// A customer id as a file name part.
+fn safe(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,391 @@
+//! One message for one customer, for designers: `xsell preview` writes it to
+//! files, `xsell serve` shows it in a browser. Both go through the send
+//! path itself — the plan of the whole campaign (with the ledger's history),
+//! then [`crate::send::campaign::message_input`] and [`Renderer::render`] —
+//! so a preview is the message that would be sent; a preview that differed
+//! would be a bug.
+//!
+//! A customer the plan leaves out (no consent, capped, held out…) can still
+//! be previewed: their message is composed as the plan would have composed
+//! it, and the preview says why it would not be sent.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use crate::campaign::Campaign;
+use crate::caps::CapRules;
+use crate::config::Config;
+use crate::data::{CustomerIx, Store};
+use crate::error::Result;
+use crate::history::MemoryHistory;
+use crate::ledger::Ledger;
+use crate::plan::{CampaignPlan, PlanInputs, PlannedMessage, SkipReason, compose, plan_campaign};
+use crate::recommend::Recommender;
+use crate::render::{RenderError, RenderedMessage, Renderer};
+use crate::send::campaign::message_input;
+use crate::signing::SigningKey;
+
+/// Which customer to preview: `--customer C00042`, `random`,
+/// `first-eligible`, `tag:vip` (or a bare tag name that is not a customer id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    Customer(String),
+    /// A random customer the campaign would mail now.
+    Random,
+    /// The first customer (in the plan's order) the campaign would mail now.
+    FirstEligible,
+    /// The first customer with this tag the campaign would mail now (or,
+    /// if none would be mailed, the first with a moment).
+    Tag(String),
+    /// The customer the campaign would mail after this one (wrapping around).
+    NextAfter(String),
+}
+
+impl FromStr for Pick {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> std::result::Result<Pick, Self::Err> {
+        Ok(match text {
+            "random" => Pick::Random,
+            "first-eligible" | "first_eligible" => Pick::FirstEligible,
+            _ => match text.strip_prefix("tag:") {
+                Some(tag) => Pick::Tag(tag.to_string()),
+                None => Pick::Customer(text.to_string()),
+            },
+        })
+    }
+}
+
+/// Why there is no preview.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreviewError {
+    NoCustomer(String),
+    /// Nobody (with this tag) would be mailed, and nobody has a moment.
+    NobodyToPick(String),
+    /// The customer has no open moment of this campaign at `now`.
+    NoMoment {
+        customer: String,
+        campaign: String,
+    },
+    /// The message cannot be made for this customer (an empty list that
+    /// skips the recipient, an offer impossible in their currency).
+    NotComposed(SkipReason),
+    /// The template failed for this message.
+    Render(RenderError),
+}
+
+impl std::fmt::Display for PreviewError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PreviewError::NoCustomer(id) => {
+                write!(f, "no customer `{id}` (nor a tag of that name)")
+            }
+            PreviewError::NobodyToPick(what) => write!(f, "{what}"),
+            PreviewError::NoMoment { customer, campaign } => write!(
+                f,
+                "{customer} has no open moment of `{campaign}` at this time; \
+                 try --customer first-eligible, or another --now"
+            ),
+            PreviewError::NotComposed(reason) => {
+                write!(f, "no message for this customer: {}", reason.summary())
+            }
+            PreviewError::Render(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl From<PreviewError> for crate::error::Error {
+    fn from(error: PreviewError) -> Self {
+        match error {
+            PreviewError::Render(error) => error.into(),
+            other => crate::error::Error::Usage(other.to_string()),
+        }
+    }
+}
+
+/// One previewed message.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub customer: CustomerIx,
+    pub now: i64,
+    /// `None` when the campaign would send this message now; otherwise why not.
+    pub left_out: Option<SkipReason>,
+    pub message: PlannedMessage,
+    pub rendered: RenderedMessage,
+}
+
+/// A workspace ready for previews: templates compiled once, plans and
+/// recommendation models computed once per (campaign, `now`) and kept.
+pub struct Previewer {
+    pub root: PathBuf,
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub campaigns: Vec<Campaign>,
+    pub renderer: Renderer,
+    pub key: SigningKey,
+    recommenders: Mutex<HashMap<i64, Arc<Recommender>>>,
+    plans: Mutex<HashMap<(String, i64), Arc<CampaignPlan>>>,
+}
+
+/// Models and plans kept per `now`; a designer rarely tries more than a few.
+const KEPT_PER_KIND: usize = 8;
+
+impl Previewer {
+    pub fn new(
+        root: PathBuf,
+        config: Arc<Config>,
+        store: Arc<Store>,
+        campaigns: Vec<Campaign>,
+        renderer: Renderer,
+    ) -> Previewer {
+        let key = SigningKey::from_config(&config);
+        Previewer {
+            root,
+            config,
+            store,
+            campaigns,
+            renderer,
+            key,
+            recommenders: Mutex::new(HashMap::new()),
+            plans: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The campaign with this id (or file name without extension).
+    pub fn campaign(&self, id: &str) -> Option<&Campaign> {
+        self.campaigns
+            .iter()
+            .find(|c| c.id == id || c.file.path.file_stem().is_some_and(|s| s == id))
+    }
+
+    /// The recommendation models as a send at `now` builds them (learning only from before `now`).
+    pub fn recommender(&self, now: i64) -> Arc<Recommender> {
+        if let Some(model) = self.recommenders.lock().expect("model cache").get(&now) {
+            return model.clone();
+        }
+        let model = Arc::new(Recommender::build_before(&self.store, now));
+        let mut cache = self.recommenders.lock().expect("model cache");
+        if cache.len() >= KEPT_PER_KIND {
+            cache.clear();
+        }
+        cache.insert(now, model.clone());
+        model
+    }
+
+    /// The campaign's plan at `now`, as `xsell plan` shows it (the ledger's
+    /// history included; a newsletter planned for its latest scheduled run).
+    pub fn plan(&self, campaign: &Campaign, now: i64) -> Result<Arc<CampaignPlan>> {
+        let cache_key = (campaign.id.clone(), now);
+        if let Some(plan) = self.plans.lock().expect("plan cache").get(&cache_key) {
+            return Ok(plan.clone());
+        }
+        let lookback = CapRules::new(&self.config.caps, &campaign.caps).lookback();
+        let history = match Ledger::open_existing(&self.config.ledger_path)? {
+            Some(ledger) => ledger.history(&campaign.id, now - lookback)?,
+            None => MemoryHistory::new(),
+        };
+        let recommender = self.recommender(now);
+        let plan = Arc::new(plan_campaign(
+            &self.inputs(),
+            campaign,
+            now,
+            crate::schedule::newsletter_due(campaign, now),
+            &history,
+            &*recommender,
+        ));
+        let mut cache = self.plans.lock().expect("plan cache");
+        if cache.len() >= KEPT_PER_KIND {
+            cache.clear();
+        }
+        cache.insert(cache_key, plan.clone());
+        Ok(plan)
+    }
+
+    fn inputs(&self) -> PlanInputs<'_> {
+        PlanInputs {
+            store: &self.store,
+            caps: &self.config.caps,
+            signing_key: &self.key,
+        }
+    }
+
+    /// The customer `pick` designates for `campaign` at `now`.
+    pub fn pick(
+        &self,
+        campaign: &Campaign,
+        pick: &Pick,
+        now: i64,
+    ) -> Result<std::result::Result<CustomerIx, PreviewError>> {
+        let store = &*self.store;
+        let plan = self.plan(campaign, now)?;
+        let planned = || plan.planned.iter().map(|m| m.occurrence.customer);
+        let nobody = || {
+            PreviewError::NobodyToPick(format!(
+                "`{}` would mail nobody at this time; pick a customer by id",
+                campaign.id
+            ))
+        };
+        Ok(match pick {
+            Pick::Customer(id) => match store.customer_ix(id) {
+                Some(ix) => Ok(ix),
+                None if store.tags().get(id).is_some() => {
+                    return self.pick(campaign, &Pick::Tag(id.clone()), now);
+                }
+                None => Err(PreviewError::NoCustomer(id.clone())),
+            },
+            Pick::FirstEligible => planned().next().ok_or_else(nobody),
+            Pick::Random => {
+                let customers: Vec<CustomerIx> = planned().collect();
+                if customers.is_empty() {
+                    Err(nobody())
+                } else {
+                    let random = std::hash::RandomState::new().hash_one(now);
+                    Ok(customers[(random % customers.len() as u64) as usize])
+                }
+            }
+            Pick::NextAfter(id) => {
+                let after = store.customer_ix(id);
+                let customers: Vec<CustomerIx> = planned().collect();
+                customers
+                    .iter()
+                    .find(|&&c| after.is_none_or(|after| c > after))
+                    .or(customers.first())
+                    .copied()
+                    .ok_or_else(nobody)
+            }
+            Pick::Tag(tag) => {
+                let has_tag = |c: &CustomerIx| {
+                    let tags = &store.customer(*c).tags;
+                    store.tags().get(tag).is_some_and(|t| tags.contains(&t))
+                };
+                let skipped = plan.skipped.iter().map(|s| s.occurrence.customer);
+                planned()
+                    .find(has_tag)
+                    .or_else(|| skipped.clone().find(has_tag))
+                    .ok_or_else(|| {
+                        PreviewError::NobodyToPick(format!(
+                            "no customer tagged `{tag}` has a moment of `{}` at this time",
+                            campaign.id
+                        ))
+                    })
+            }
+        })
+    }
+
+    /// The message `campaign` would send `customer` at `now` — or, for a
+    /// customer the plan leaves out, the message they would get, with why not.
+    pub fn preview(
+        &self,
+        campaign: &Campaign,
+        customer: CustomerIx,
+        now: i64,
+    ) -> Result<std::result::Result<Preview, PreviewError>> {
+        let plan = self.plan(campaign, now)?;
+        let planned = plan
+            .planned
+            .iter()
+            .rfind(|m| m.occurrence.customer == customer);
+        let (message, left_out) = match planned {
+            Some(message) => (message.clone(), None),
+            None => {
+                let Some(skipped) = plan
+                    .skipped
+                    .iter()
+                    .rfind(|s| s.occurrence.customer == customer)
+                else {
+                    return Ok(Err(PreviewError::NoMoment {
+                        customer: self.store.customer(customer).id.to_string(),
+                        campaign: campaign.id.clone(),
+                    }));
+                };
+                let recommender = self.recommender(now);
+                match compose(
+                    &self.inputs(),
+                    campaign,
+                    skipped.occurrence.clone(),
+                    now,
+                    &*recommender,
+                ) {
+                    Ok(message) => (message, Some(skipped.reason.clone())),
+                    Err(reason) => return Ok(Err(PreviewError::NotComposed(reason))),
+                }
+            }
+        };
+        let input = message_input(
+            &self.config,
+            &self.store,
+            campaign,
+            &message,
+            now,
+            &self.key,
+        );
+        Ok(match self.renderer.render(&input) {
+            Ok(rendered) => Ok(Preview {
+                customer,
+                now,
+                left_out,
+                message,
+                rendered,
+            }),
+            Err(error) => Err(PreviewError::Render(error)),
+        })
+    }
+
+    /// Customers whose id, first name, email or tier contains `query`
+    /// (ignoring case), at most `limit`, those the campaign would mail first.
+    pub fn search(
+        &self,
+        campaign: &Campaign,
+        query: &str,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<Candidate>> {
+        let store = &*self.store;
+        let plan = self.plan(campaign, now)?;
+        let mut status: HashMap<CustomerIx, Option<String>> = HashMap::new();
+        for skipped in &plan.skipped {
+            status.insert(skipped.occurrence.customer, Some(skipped.reason.summary()));
+        }
+        for message in &plan.planned {
+            status.insert(message.occurrence.customer, None);
+        }
+        let query = query.trim().to_lowercase();
+        let matches = |ix: CustomerIx| {
+            let c = store.customer(ix);
+            query.is_empty()
+                || [
+                    &*c.id,
+                    &*c.first_name,
+                    &*c.email,
+                    store.tiers().name(c.tier),
+                ]
+                .iter()
+                .any(|field| field.to_lowercase().contains(&query))
+        };
+        let mut found: Vec<Candidate> = (0..store.customers().len() as CustomerIx)
+            .filter(|&ix| matches(ix))
+            .map(|ix| Candidate {
+                customer: ix,
+                moment: status.contains_key(&ix),
+                left_out: status.get(&ix).cloned().flatten(),
+            })
+            .collect();
+        // Those who would be mailed first, then those left out, then those without a moment.
+        found.sort_by_key(|c| (!c.moment, c.left_out.is_some(), c.customer));
+        found.truncate(limit);
+        Ok(found)
+    }
+}
+
+/// A customer found by [`Previewer::search`].
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub customer: CustomerIx,
+    /// Whether the customer has an open moment of the campaign.
+    pub moment: bool,
+    /// Why the plan leaves them out (`None`: they would be mailed, or have no moment).
+    pub left_out: Option<String>,
+}

@@ -1,0 +1,170 @@
+//! `xsell serve`: the designers' preview server. A local web app (no
+//! external assets, works offline) that shows any campaign's message for
+//! any customer, desktop and mobile side by side, with the lists, reasons,
+//! offer and caps status next to it — rendered by [`crate::preview`], the
+//! send path itself.
+//!
+//! The workspace is watched ([`watch`]): when a template, a campaign or
+//! `xsell.toml` changes, it is reloaded and every open page re-renders
+//! (server-sent events). A file that does not check keeps the last good
+//! workspace loaded and shows its problems (file, line, column, the line
+//! itself) in the page as an overlay, and in the terminal.
+//!
+//! It listens on 127.0.0.1 unless told otherwise: the pages show customer
+//! data, and only the workspace's own.
+
+mod pages;
+mod routes;
+mod watch;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::watch as channel;
+
+use crate::config::Config;
+use crate::diagnostic::Diagnostics;
+use crate::error::{Error, Result};
+use crate::preview::Previewer;
+use crate::render::Renderer;
+use crate::send::TransportSpec;
+
+/// How to run the server.
+pub struct Options {
+    pub root: PathBuf,
+    pub bind: IpAddr,
+    pub port: u16,
+    /// The time pages evaluate at unless they say otherwise (`--now`; default the clock).
+    pub now: Option<i64>,
+    /// "send test" uses this transport instead of the configured one.
+    pub transport: Option<String>,
+}
+
+/// What the server knows at one moment: the last workspace that loaded,
+/// and the problems of the files as they are now (empty when all is well).
+pub struct Snapshot {
+    /// Counts reloads; pages ask for it so a reload is never missed.
+    pub generation: u64,
+    pub previewer: Option<Arc<Previewer>>,
+    pub problems: Diagnostics,
+}
+
+/// Shared by every request and the file watcher.
+pub struct Shared {
+    pub root: PathBuf,
+    pub now: Option<i64>,
+    pub transport: Option<String>,
+    current: RwLock<Arc<Snapshot>>,
+    reloads: channel::Sender<u64>,
+}
+
+impl Shared {
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.read().expect("snapshot lock").clone()
+    }
+
+    /// Publishes a reload: open pages re-render.
+    fn publish(&self, previewer: Option<Arc<Previewer>>, problems: Diagnostics) {
+        let mut current = self.current.write().expect("snapshot lock");
+        let generation = current.generation + 1;
+        let previewer = previewer.or_else(|| current.previewer.clone());
+        *current = Arc::new(Snapshot {
+            generation,
+            previewer,
+            problems,
+        });
+        drop(current);
+        let _ = self.reloads.send(generation);
+    }
+
+    /// The transport "send test" uses.
+    pub fn transport(&self, config: &Config) -> Result<TransportSpec> {
+        match &self.transport {
+            Some(url) => TransportSpec::parse(url, &self.root),
+            None => Ok(TransportSpec::from_config(&config.transport)),
+        }
+    }
+}
+
+/// Loads the whole workspace (config, data, campaigns, templates).
+fn load(root: &Path) -> (Option<Previewer>, Diagnostics) {
+    let inspection = crate::workspace::inspect(root);
+    let (Some(config), Some(loaded)) = (inspection.config, inspection.loaded) else {
+        return (None, inspection.problems);
+    };
+    if !inspection.problems.is_empty() {
+        return (None, inspection.problems);
+    }
+    compile(
+        root,
+        Arc::new(config),
+        Arc::new(loaded.store),
+        inspection.campaigns,
+    )
+}
+
+/// Compiles the templates of `campaigns` into a previewer.
+fn compile(
+    root: &Path,
+    config: Arc<Config>,
+    store: Arc<crate::data::Store>,
+    campaigns: Vec<crate::campaign::Campaign>,
+) -> (Option<Previewer>, Diagnostics) {
+    match Renderer::load(&config, &campaigns) {
+        Ok(renderer) => (
+            Some(Previewer::new(
+                root.to_path_buf(),
+                config,
+                store,
+                campaigns,
+                renderer,
+            )),
+            Diagnostics::default(),
+        ),
+        Err(problems) => (None, problems),
+    }
+}
+
+/// Runs the server until the process is stopped. `ready` is called with the
+/// address once it listens.
+pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    let (previewer, problems) = load(&options.root);
+    if previewer.is_none() {
+        // Nothing to show yet: fail like every other command, with every problem.
+        return Err(Error::Files(problems));
+    }
+    let (reloads, _) = channel::channel(0);
+    let shared = Arc::new(Shared {
+        root: options.root.clone(),
+        now: options.now,
+        transport: options.transport.clone(),
+        current: RwLock::new(Arc::new(Snapshot {
+            generation: 0,
+            previewer: previewer.map(Arc::new),
+            problems,
+        })),
+        reloads,
+    });
+    let _watcher = watch::start(shared.clone())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let address = SocketAddr::new(options.bind, options.port);
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| Error::usage(format!("cannot listen on {address}: {e}")))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| Error::internal(format!("no local address: {e}")))?;
+        ready(address);
+        axum::serve(listener, routes::router(shared))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| Error::Failed(format!("the preview server stopped: {e}")))
+    })
+}

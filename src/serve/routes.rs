@@ -1,0 +1,525 @@
+//! The server's URLs:
+//!
+//! | | |
+//! |---|---|
+//! | `GET /` | the campaigns |
+//! | `GET /c/{campaign}?customer=&now=&q=` | a campaign: customer picker and the message (`customer` takes an id, `random`, `first-eligible`, `next:ID`, `tag:NAME`) |
+//! | `GET /c/{campaign}/view?customer=&now=` | the message part of that page (re-fetched on reload) |
+//! | `GET /c/{campaign}/message.{html,txt,eml}?customer=&now=` | the message itself |
+//! | `POST /c/{campaign}/send-test` | send the message to a test address (when `[preview]` allows it) |
+//! | `GET /events` | server-sent events: `reload` after every change |
+//! | `GET /assets/app.{css,js}` | the page's own style and script |
+
+// Handlers answer with a whole response when something is wrong; that is how axum works.
+#![allow(clippy::result_large_err)]
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::Shared;
+use super::pages::{self, MessagePage};
+use crate::calendar::rfc3339;
+use crate::preview::{Pick, Preview, PreviewError, Previewer};
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/c/{campaign}", get(campaign_page))
+        .route("/c/{campaign}/view", get(view_fragment))
+        .route("/c/{campaign}/message.html", get(message_html))
+        .route("/c/{campaign}/message.txt", get(message_text))
+        .route("/c/{campaign}/message.eml", get(message_eml))
+        .route("/c/{campaign}/send-test", post(send_test))
+        .route("/events", get(events))
+        .route("/assets/app.css", get(style))
+        .route("/assets/app.js", get(script))
+        .with_state(shared)
+}
+
+/// The query of campaign pages.
+#[derive(Debug, Deserialize, Default)]
+pub struct Selection {
+    /// A customer id or a pick (`random`, `first-eligible`, `next:ID`, `tag:NAME`).
+    #[serde(default)]
+    pub customer: Option<String>,
+    /// RFC 3339; empty or absent: the server's `--now` or the clock.
+    #[serde(default)]
+    pub now: Option<String>,
+    /// Customer search.
+    #[serde(default)]
+    pub q: Option<String>,
+}
+
+/// A page's answer when something is wrong with the request itself.
+fn problem(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Html(pages::notice_page(&message.into()))).into_response()
+}
+
+async fn index(State(shared): State<Arc<Shared>>) -> Response {
+    let snapshot = shared.snapshot();
+    Html(pages::index(&snapshot)).into_response()
+}
+
+/// Resolves `now` and the campaign, or answers why not.
+fn selected(
+    shared: &Shared,
+    campaign: &str,
+    selection: &Selection,
+) -> Result<(Arc<super::Snapshot>, Arc<Previewer>, i64), Response> {
+    let snapshot = shared.snapshot();
+    let Some(previewer) = snapshot.previewer.clone() else {
+        return Err(Html(pages::index(&snapshot)).into_response());
+    };
+    let now = match selection.now.as_deref().map(str::trim) {
+        None | Some("") => shared.now.unwrap_or_else(|| chrono::Utc::now().timestamp()),
+        Some(text) => match crate::cli::parse_now(text) {
+            Ok(now) => now.timestamp(),
+            Err(message) => return Err(problem(StatusCode::BAD_REQUEST, message)),
+        },
+    };
+    if previewer.campaign(campaign).is_none() {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("no campaign `{campaign}`"),
+        ));
+    }
+    Ok((snapshot, previewer, now))
+}
+
+/// Runs preview work (planning, rendering) off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("preview work panicked")
+}
+
+async fn campaign_page(
+    State(shared): State<Arc<Shared>>,
+    Path(campaign_id): Path<String>,
+    Query(selection): Query<Selection>,
+) -> Response {
+    let (snapshot, previewer, now) = match selected(&shared, &campaign_id, &selection) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let pick_text = selection
+        .customer
+        .clone()
+        .unwrap_or_else(|| "first-eligible".into());
+    let pick = match pick_text.strip_prefix("next:") {
+        Some(after) => Pick::NextAfter(after.to_string()),
+        None => pick_text.parse().expect("any text is a pick"),
+    };
+    let query = selection.q.clone().unwrap_or_default();
+    let explicit_now = selection.now.clone().filter(|n| !n.trim().is_empty());
+    let work_previewer = previewer.clone();
+    let id = campaign_id.clone();
+    let result: crate::error::Result<_> = blocking(move || {
+        let campaign = work_previewer.campaign(&id).expect("checked");
+        let picked = work_previewer.pick(campaign, &pick, now)?;
+        let found = if query.trim().is_empty() {
+            Vec::new()
+        } else {
+            work_previewer.search(campaign, &query, now, 25)?
+        };
+        crate::error::Result::Ok((picked, found))
+    })
+    .await;
+    let (picked, found) = match result {
+        Ok(found) => found,
+        Err(error) => return problem(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+    };
+    let customer_id = match &picked {
+        Ok(ix) => Some(previewer.store.customer(*ix).id.to_string()),
+        Err(_) => None,
+    };
+    // A pick becomes the customer's id in the address, so a reload shows the same customer.
+    if let Some(id) = &customer_id
+        && selection.customer.as_deref() != Some(id.as_str())
+    {
+        let mut location = format!(
+            "/c/{}?customer={}",
+            pages::encode(&campaign_id),
+            pages::encode(id)
+        );
+        if let Some(now) = &explicit_now {
+            location.push_str(&format!("&now={}", pages::encode(now)));
+        }
+        if let Some(q) = &selection.q {
+            location.push_str(&format!("&q={}", pages::encode(q)));
+        }
+        return Redirect::to(&location).into_response();
+    }
+    let view = match &customer_id {
+        Some(id) => {
+            let selection = Selection {
+                customer: Some(id.clone()),
+                now: explicit_now.clone(),
+                q: None,
+            };
+            match view(
+                State(shared.clone()),
+                Path(campaign_id.clone()),
+                Query(selection),
+            )
+            .await
+            {
+                Ok(html) => html,
+                Err(response) => return response,
+            }
+        }
+        None => String::new(),
+    };
+    let campaign = previewer.campaign(&campaign_id).expect("checked");
+    Html(pages::campaign(&pages::CampaignPage {
+        snapshot: &snapshot,
+        previewer: &previewer,
+        campaign,
+        now,
+        explicit_now: explicit_now.as_deref(),
+        customer: customer_id.as_deref(),
+        pick_problem: picked.err().map(|e| e.to_string()),
+        query: selection.q.as_deref().unwrap_or(""),
+        found: &found,
+        view,
+    }))
+    .into_response()
+}
+
+/// The preview of the selected customer, computed off the async threads.
+async fn preview_of(
+    shared: &Shared,
+    campaign_id: &str,
+    selection: &Selection,
+) -> Result<
+    (
+        Arc<super::Snapshot>,
+        Arc<Previewer>,
+        i64,
+        Result<Preview, PreviewError>,
+    ),
+    Response,
+> {
+    let (snapshot, previewer, now) = selected(shared, campaign_id, selection)?;
+    let Some(customer_id) = selection.customer.clone() else {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "which customer? (?customer=ID)",
+        ));
+    };
+    let work_previewer = previewer.clone();
+    let id = campaign_id.to_string();
+    let outcome = blocking(move || {
+        let campaign = work_previewer.campaign(&id).expect("checked");
+        let Some(customer) = work_previewer.store.customer_ix(&customer_id) else {
+            return Ok(Err(PreviewError::NoCustomer(customer_id)));
+        };
+        work_previewer.preview(campaign, customer, now)
+    })
+    .await;
+    match outcome {
+        Ok(preview) => {
+            if let Err(PreviewError::Render(error)) = &preview {
+                eprintln!("{error}");
+            }
+            Ok((snapshot, previewer, now, preview))
+        }
+        Err(error) => Err(problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error.to_string(),
+        )),
+    }
+}
+
+/// The message part of the campaign page, as HTML.
+async fn view(
+    State(shared): State<Arc<Shared>>,
+    Path(campaign_id): Path<String>,
+    Query(selection): Query<Selection>,
+) -> Result<String, Response> {
+    let (snapshot, previewer, now, preview) = preview_of(&shared, &campaign_id, &selection).await?;
+    let campaign = previewer.campaign(&campaign_id).expect("checked");
+    Ok(pages::view(&MessagePage {
+        snapshot: &snapshot,
+        previewer: &previewer,
+        campaign,
+        now,
+        explicit_now: selection.now.as_deref().filter(|n| !n.trim().is_empty()),
+        customer: selection.customer.as_deref().unwrap_or(""),
+        preview: &preview,
+        allow_test_send: previewer.config.preview.allow_test_send,
+    }))
+}
+
+async fn view_fragment(
+    state: State<Arc<Shared>>,
+    campaign_id: Path<String>,
+    selection: Query<Selection>,
+) -> Response {
+    match view(state, campaign_id, selection).await {
+        Ok(html) => Html(html).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// One part of the message, or the reason there is none.
+async fn message_part(
+    shared: &Shared,
+    campaign_id: &str,
+    selection: &Selection,
+    part: fn(&Preview) -> (&'static str, Vec<u8>),
+) -> Response {
+    match preview_of(shared, campaign_id, selection).await {
+        Ok((_, _, _, Ok(preview))) => {
+            let (content_type, body) = part(&preview);
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        Ok((_, _, _, Err(error))) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::notice_page(&error.to_string())),
+        )
+            .into_response(),
+        Err(response) => response,
+    }
+}
+
+async fn message_html(
+    State(shared): State<Arc<Shared>>,
+    Path(campaign_id): Path<String>,
+    Query(selection): Query<Selection>,
+) -> Response {
+    message_part(&shared, &campaign_id, &selection, |p| {
+        (
+            "text/html; charset=utf-8",
+            p.rendered.html().as_bytes().to_vec(),
+        )
+    })
+    .await
+}
+
+async fn message_text(
+    State(shared): State<Arc<Shared>>,
+    Path(campaign_id): Path<String>,
+    Query(selection): Query<Selection>,
+) -> Response {
+    message_part(&shared, &campaign_id, &selection, |p| {
+        (
+            "text/plain; charset=utf-8",
+            p.rendered.text().as_bytes().to_vec(),
+        )
+    })
+    .await
+}
+
+/// The raw message, shown as text in the browser (it is 7-bit or UTF-8 MIME).
+async fn message_eml(
+    State(shared): State<Arc<Shared>>,
+    Path(campaign_id): Path<String>,
+    Query(selection): Query<Selection>,
+) -> Response {
+    message_part(&shared, &campaign_id, &selection, |p| {
+        ("text/plain; charset=utf-8", p.rendered.eml.clone())
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TestSend {
+    customer: String,
+    #[serde(default)]
+    now: Option<String>,
+    to: String,
+}
+
+/// Sends the previewed message to one test address, through the configured
+/// transport (or `--transport`). Not recorded in the ledger: it is not the
+/// customer's mail. Refused unless `[preview] allow_test_send = true` and the
+/// address is one of `test_recipients` (or in one of its `@domains`), and
+/// refused to other sites' pages (a form elsewhere cannot post here).
+async fn send_test(
+    State(shared): State<Arc<Shared>>,
+    Path(campaign_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<TestSend>,
+) -> Response {
+    if !same_origin(&headers) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "test sends come from the preview page only",
+        );
+    }
+    let selection = Selection {
+        customer: Some(form.customer.clone()),
+        now: form.now.clone(),
+        q: None,
+    };
+    let (_, previewer, now, preview) = match preview_of(&shared, &campaign_id, &selection).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let settings = &previewer.config.preview;
+    if !settings.allow_test_send {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "test sends are off: set `allow_test_send = true` under [preview] in xsell.toml",
+        );
+    }
+    let to = form.to.trim().to_string();
+    if !test_recipient_allowed(&settings.test_recipients, &to) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{to} is not a test recipient; [preview] test_recipients in xsell.toml allows: {}",
+                if settings.test_recipients.is_empty() {
+                    "nobody".to_string()
+                } else {
+                    settings.test_recipients.join(", ")
+                }
+            ),
+        );
+    }
+    let preview = match preview {
+        Ok(preview) => preview,
+        Err(error) => return problem(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+    };
+    let spec = match shared.transport(&previewer.config) {
+        Ok(spec) => spec,
+        Err(error) => return problem(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+    };
+    let transport = match spec.open(1) {
+        Ok(transport) => transport,
+        Err(error) => return problem(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+    };
+    let file_name = format!("test-{campaign_id}-{}-{}.eml", form.customer, now);
+    let delivery = transport
+        .deliver(
+            0,
+            previewer.config.sender.from.email.as_ref(),
+            &to,
+            &preview.rendered.eml,
+            &file_name,
+            &campaign_id,
+        )
+        .await;
+    transport.close().await;
+    use crate::send::Delivery;
+    match delivery {
+        Delivery::Accepted => {
+            eprintln!(
+                "sent a test of {campaign_id} for {} ({}) to {to} via {}",
+                form.customer,
+                rfc3339(now),
+                spec.describe()
+            );
+            Html(pages::notice_fragment(&format!(
+                "Sent to {to} via {}.",
+                spec.describe()
+            )))
+            .into_response()
+        }
+        Delivery::Transient(reason) | Delivery::Bounced(reason) | Delivery::Rejected(reason) => {
+            problem(
+                StatusCode::BAD_GATEWAY,
+                format!("not sent to {to}: {reason}"),
+            )
+        }
+    }
+}
+
+/// Whether a test may go to `address`: listed, or in a listed `@domain`.
+fn test_recipient_allowed(allowed: &[String], address: &str) -> bool {
+    let address = address.to_lowercase();
+    !address.is_empty()
+        && address.contains('@')
+        && allowed.iter().any(|entry| {
+            let entry = entry.to_lowercase();
+            if entry.starts_with('@') {
+                address.ends_with(&entry)
+            } else {
+                address == entry
+            }
+        })
+}
+
+/// A browser says where a form comes from; only our own pages may post.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        None => headers
+            .get("sec-fetch-site")
+            .and_then(|s| s.to_str().ok())
+            .is_none_or(|site| site == "same-origin" || site == "none"),
+        Some(origin) => origin == format!("http://{host}"),
+    }
+}
+
+/// `reload` with the new generation after every change of the workspace.
+async fn events(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let receiver = shared.reloads.subscribe();
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.changed().await.ok()?;
+        let generation = *receiver.borrow_and_update();
+        let event = Event::default()
+            .event("reload")
+            .data(generation.to_string());
+        Some((Ok::<_, Infallible>(event), receiver))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn style() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("ui/app.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("ui/app.js"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_recipients_are_addresses_or_domains() {
+        let allowed = vec![
+            "@shop.example".to_string(),
+            "ana@studio.example".to_string(),
+        ];
+        assert!(test_recipient_allowed(&allowed, "designer@shop.example"));
+        assert!(test_recipient_allowed(&allowed, "Ana@Studio.example"));
+        assert!(!test_recipient_allowed(&allowed, "bob@studio.example"));
+        assert!(!test_recipient_allowed(&allowed, "evil@shop.example.com"));
+        assert!(!test_recipient_allowed(&[], "designer@shop.example"));
+    }
+
+    #[test]
+    fn only_our_own_pages_may_post() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "127.0.0.1:8025".parse().unwrap());
+        assert!(same_origin(&headers));
+        headers.insert(header::ORIGIN, "http://127.0.0.1:8025".parse().unwrap());
+        assert!(same_origin(&headers));
+        headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(!same_origin(&headers));
+        headers.remove(header::ORIGIN);
+        headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!same_origin(&headers));
+    }
+}
