@@ -7,6 +7,7 @@ mod campaign_errors;
 mod data_loading;
 mod peers;
 mod plan;
+mod preview;
 mod render;
 mod render_checks;
 mod render_errors;
