@@ -66,8 +66,10 @@ fn reload_on_change(shared: &Shared, changes: &mpsc::Receiver<notify::Result<not
         } else {
             reload_files(shared)
         };
+        // Editors and tools save through temporary files: name the files that remain.
         let changed: Vec<String> = paths
             .iter()
+            .filter(|p| p.exists())
             .map(|p| {
                 p.strip_prefix(&shared.root)
                     .unwrap_or(p)

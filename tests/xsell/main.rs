@@ -3,6 +3,7 @@
 mod support;
 
 mod backtest;
+mod browser;
 mod campaign_errors;
 mod data_loading;
 mod peers;
@@ -15,4 +16,5 @@ mod render_paths;
 mod run_week;
 mod send_cli;
 mod sending;
+mod serve;
 mod suppression;

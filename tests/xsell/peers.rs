@@ -89,7 +89,7 @@ pub fn header(message: &str, name: &str) -> Option<String> {
     None
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -107,7 +107,7 @@ fn require(program: &str, install: &str) -> PathBuf {
     panic!("`{program}` is not installed: {install} (.ci/run installs it)");
 }
 
-fn wait_for_port(port: u16) {
+pub fn wait_for_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(

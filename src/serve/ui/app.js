@@ -59,7 +59,10 @@
         window.location.reload();
         return;
       }
-      view.replaceWith(fresh);
+      // Two quick changes mean two fetches in flight: never let the older answer win.
+      var current = document.getElementById("view");
+      if (Number(fresh.dataset.generation) < Number(current.dataset.generation)) return;
+      current.replaceWith(fresh);
       fitFrames(fresh);
       wireTestSend(fresh);
       document.body.dataset.generation = fresh.dataset.generation;
