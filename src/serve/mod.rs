@@ -6,7 +6,7 @@
 //!
 //! The workspace is watched ([`watch`]): when a template, a campaign or
 //! `xsell.toml` changes, it is reloaded and every open page re-renders
-//! (server-sent events). A file that does not check keeps the last good
+//! (a WebSocket tells them). A file that does not check keeps the last good
 //! workspace loaded and shows its problems (file, line, column, the line
 //! itself) in the page as an overlay, and in the terminal.
 //!

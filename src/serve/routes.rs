@@ -7,19 +7,18 @@
 //! | `GET /c/{campaign}/view?customer=&now=` | the message part of that page (re-fetched on reload) |
 //! | `GET /c/{campaign}/message.{html,txt,eml}?customer=&now=` | the message itself |
 //! | `POST /c/{campaign}/send-test` | send the message to a test address (when `[preview]` allows it) |
-//! | `GET /events` | server-sent events: `reload` after every change |
+//! | `GET /events` | a WebSocket: `reload N` after every change |
 //! | `GET /assets/app.{css,js}` | the page's own style and script |
 
 // Handlers answer with a whole response when something is wrong; that is how axum works.
 #![allow(clippy::result_large_err)]
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -464,18 +463,33 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-/// `reload` with the new generation after every change of the workspace.
-async fn events(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    let receiver = shared.reloads.subscribe();
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.changed().await.ok()?;
-        let generation = *receiver.borrow_and_update();
-        let event = Event::default()
-            .event("reload")
-            .data(generation.to_string());
-        Some((Ok::<_, Infallible>(event), receiver))
-    });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+/// A WebSocket that says `reload <generation>` after every change of the
+/// workspace. (Not server-sent events: browsers allow six HTTP/1.1
+/// connections per host, and every open tab would hold one.)
+async fn events(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {
+    let mut reloads = shared.reloads.subscribe();
+    upgrade.on_upgrade(move |mut socket| async move {
+        loop {
+            tokio::select! {
+                changed = reloads.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let generation = *reloads.borrow_and_update();
+                    let message = Message::Text(format!("reload {generation}").into());
+                    if socket.send(message).await.is_err() {
+                        return;
+                    }
+                }
+                // The page went away (or sent something, which we ignore).
+                incoming = socket.recv() => {
+                    if !matches!(incoming, Some(Ok(_))) {
+                        return;
+                    }
+                }
+            }
+        }
+    })
 }
 
 async fn style() -> impl IntoResponse {

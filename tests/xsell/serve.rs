@@ -224,6 +224,26 @@ fn designers_preview_in_chromium_with_live_reload_errors_and_test_sends() {
             || browser.text("#panel").contains("bought with")
     );
 
+    // The plain-text part and the raw message are one click away.
+    let part = |css: &str| {
+        let href = browser
+            .execute(
+                "return document.querySelector(arguments[0]).href;",
+                vec![serde_json::json!(css)],
+            )
+            .as_str()
+            .unwrap()
+            .to_string();
+        reqwest::blocking::get(href).unwrap().text().unwrap()
+    };
+    let text = part("#text-link");
+    assert!(text.contains(&format!("Hi {first_name},")), "{text}");
+    let eml = part("#eml-link");
+    assert_eq!(
+        header(&eml, "Message-ID").as_deref(),
+        expected["message_id"].as_str()
+    );
+
     // The mobile frame is 375 px wide and nothing in the message overflows it.
     let widths: Vec<i64> = serde_json::from_value(browser.execute(
         "const d = document.querySelector('#mobile').contentDocument.documentElement;
@@ -248,6 +268,35 @@ fn designers_preview_in_chromium_with_live_reload_errors_and_test_sends() {
         &browser.element_screenshot(&browser.find("#mobile")),
         Some(375),
     );
+
+    // "Next eligible" and "Random" move to other customers the campaign would mail.
+    browser.click(&browser.find("#next-eligible"));
+    let next = browser.wait_until("the next customer", Duration::from_secs(30), |b| {
+        let url = b.current_url();
+        (!url.contains("customer=C000065") && !url.contains("customer=next")).then_some(url)
+    });
+    browser.wait_until("the next customer's page", Duration::from_secs(30), |b| {
+        b.try_find("#status")
+    });
+    assert!(
+        browser.text("#status").contains("Would be sent now"),
+        "{next}"
+    );
+    browser.click(&browser.find("#random"));
+    browser.wait_until("a random customer", Duration::from_secs(30), |b| {
+        let url = b.current_url();
+        (!url.contains("customer=random") && b.try_find("#status").is_some()).then_some(())
+    });
+    assert!(browser.text("#status").contains("Would be sent now"));
+    browser.goto(&format!(
+        "{}/c/post-purchase-completion?customer=C000065&now={NOW}",
+        serve.base
+    ));
+    browser.wait_until("C000065 again", Duration::from_secs(30), |b| {
+        b.frame_text("#desktop")
+            .contains(&format!("Hi {first_name},"))
+            .then_some(())
+    });
 
     // Editing the template re-renders the open page, without reloading it.
     browser.execute("window.keptAcrossUpdates = true;", vec![]);

@@ -1,5 +1,5 @@
 // xsell preview: live reload and the small conveniences of the campaign page.
-// The server sends a `reload` event after every change of the workspace;
+// The server sends `reload` after every change of the workspace;
 // the message part (#view) is fetched again, or the whole page when it has none.
 (function () {
   "use strict";
@@ -69,13 +69,27 @@
     });
   }
 
+  // The server says `reload N` over a WebSocket after every change; if the
+  // connection drops (the server restarts), try again, and refresh once back.
+  function listen(live, attempt) {
+    var socket = new WebSocket("ws://" + window.location.host + "/events");
+    socket.addEventListener("open", function () {
+      live.classList.add("connected");
+      if (attempt > 0) refresh();
+      attempt = 0;
+    });
+    socket.addEventListener("message", function (event) {
+      if (String(event.data).indexOf("reload") === 0) refresh();
+    });
+    socket.addEventListener("close", function () {
+      live.classList.remove("connected");
+      setTimeout(function () { listen(live, attempt + 1); }, Math.min(5000, 250 * (attempt + 1)));
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     fitFrames(document);
     wireTestSend(document);
-    var live = document.getElementById("live");
-    var events = new EventSource("/events");
-    events.addEventListener("open", function () { live.classList.add("connected"); });
-    events.addEventListener("error", function () { live.classList.remove("connected"); });
-    events.addEventListener("reload", refresh);
+    listen(document.getElementById("live"), 0);
   });
 })();
