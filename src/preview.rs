@@ -156,9 +156,7 @@ impl Previewer {
 
     /// The campaign with this id (or file name without extension).
     pub fn campaign(&self, id: &str) -> Option<&Campaign> {
-        self.campaigns
-            .iter()
-            .find(|c| c.id == id || c.file.path.file_stem().is_some_and(|s| s == id))
+        crate::campaign::find(&self.campaigns, id)
     }
 
     /// The recommendation models as a send at `now` builds them (learning only from before `now`).

@@ -87,15 +87,12 @@ impl Workspace {
 
     /// The campaign with this id (or file name without extension).
     pub fn campaign(&self, id: &str) -> Result<&Campaign> {
-        self.campaigns
-            .iter()
-            .find(|c| c.id == id || c.file.path.file_stem().is_some_and(|s| s == id))
-            .ok_or_else(|| {
-                let known: Vec<&str> = self.campaigns.iter().map(|c| c.id.as_str()).collect();
-                Error::usage(format!(
-                    "no campaign `{id}`; the campaigns are: {}",
-                    known.join(", ")
-                ))
-            })
+        campaign::find(&self.campaigns, id).ok_or_else(|| {
+            let known: Vec<&str> = self.campaigns.iter().map(|c| c.id.as_str()).collect();
+            Error::usage(format!(
+                "no campaign `{id}`; the campaigns are: {}",
+                known.join(", ")
+            ))
+        })
     }
 }

@@ -161,6 +161,13 @@ pub fn campaign_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     Ok(files)
 }
 
+/// The campaign with this id, or whose file is named so (without `.yaml`).
+pub fn find<'a>(campaigns: &'a [Campaign], id: &str) -> Option<&'a Campaign> {
+    campaigns
+        .iter()
+        .find(|c| c.id == id || c.file.path.file_stem().is_some_and(|s| s == id))
+}
+
 /// Loads every campaign in `dir`; returns those that passed and every problem found.
 pub fn load_all(
     dir: &Path,

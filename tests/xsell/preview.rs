@@ -259,3 +259,55 @@ fn unknown_customers_and_customers_without_a_moment_are_clear_errors() {
         "{no_moment:?}"
     );
 }
+
+#[test]
+fn open_hands_the_html_to_the_system_browser() {
+    // The system's opener (xdg-open) is the one thing not run for real: a
+    // stand-in on PATH records what it was asked to open.
+    let workspace = Workspace::example();
+    let bin = tempfile::tempdir().unwrap();
+    let opened = bin.path().join("opened.txt");
+    let opener = bin.path().join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run: Run = workspace
+        .command(&[
+            "preview",
+            "post-purchase-completion",
+            "--customer",
+            "C000065",
+            "--now",
+            NOW,
+            "--out",
+            &out.path().display().to_string(),
+            "--open",
+        ])
+        .env("PATH", path)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(run.code, 0, "{run:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !opened.exists() {
+        assert!(std::time::Instant::now() < deadline, "nothing was opened");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&opened).unwrap(),
+        out.path()
+            .join("post-purchase-completion-C000065.html")
+            .display()
+            .to_string()
+    );
+}
