@@ -130,10 +130,23 @@ fn compile(
 /// address once it listens.
 pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
     let (previewer, problems) = load(&options.root);
-    if previewer.is_none() {
-        // Nothing to show yet: fail like every other command, with every problem.
-        return Err(Error::Files(problems));
-    }
+    // Templates, campaigns or data that do not check yet are shown in the
+    // pages until fixed; only a config that cannot be read stops the server
+    // (it says what to watch).
+    let config = match &previewer {
+        Some(previewer) => previewer.config.clone(),
+        None => match Config::load(&options.root) {
+            Ok(config) => {
+                eprintln!(
+                    "{problems}\n\n{} problem{}; the pages show them until they are fixed",
+                    problems.len(),
+                    if problems.len() == 1 { "" } else { "s" }
+                );
+                Arc::new(config)
+            }
+            Err(_) => return Err(Error::Files(problems)),
+        },
+    };
     let (reloads, _) = channel::channel(0);
     let shared = Arc::new(Shared {
         root: options.root.clone(),
@@ -146,7 +159,7 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
         })),
         reloads,
     });
-    let _watcher = watch::start(shared.clone())?;
+    let _watcher = watch::start(shared.clone(), &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -20,16 +20,10 @@ use crate::error::{Error, Result};
 const SETTLE: Duration = Duration::from_millis(100);
 
 /// Starts watching; the watcher stops when the returned value is dropped.
-pub fn start(shared: Arc<Shared>) -> Result<notify::RecommendedWatcher> {
+pub fn start(shared: Arc<Shared>, config: &Config) -> Result<notify::RecommendedWatcher> {
     let (events, changes) = mpsc::channel();
     let mut watcher = notify::recommended_watcher(events)
         .map_err(|e| Error::internal(format!("cannot watch the workspace: {e}")))?;
-    let snapshot = shared.snapshot();
-    let config = snapshot
-        .previewer
-        .as_ref()
-        .map(|p| p.config.clone())
-        .ok_or_else(|| Error::internal("no workspace to watch"))?;
     let watched: [(&Path, RecursiveMode); 3] = [
         (&shared.root, RecursiveMode::NonRecursive),
         (&config.templates_dir, RecursiveMode::Recursive),

@@ -472,3 +472,50 @@ fn test_sends_need_the_config_and_our_own_pages() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(sink.messages().len(), before);
 }
+
+#[test]
+fn a_workspace_broken_at_start_shows_its_problems_until_fixed() {
+    let workspace = Workspace::example();
+    let original = workspace.read(TEMPLATE);
+    workspace.write(
+        TEMPLATE,
+        &original.replace(
+            "{%- if lists.complete.count > 0 %}",
+            "{%- if lists.complete.count > %}",
+        ),
+    );
+    let serve = Serve::start(&workspace, &[]);
+    let page = reqwest::blocking::get(format!("{}/", serve.base))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains(r#"id="error-overlay""#), "{page}");
+    assert!(
+        page.contains(r#"<div class="where">templates/post_purchase.mjml:11:31</div>"#),
+        "{page}"
+    );
+    assert!(!page.contains(r#"class="campaign""#), "{page}");
+    assert!(
+        serve.log().contains("templates/post_purchase.mjml:11:31"),
+        "{}",
+        serve.log()
+    );
+
+    workspace.write(TEMPLATE, &original);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = reqwest::blocking::get(format!("{}/", serve.base))
+            .unwrap()
+            .text()
+            .unwrap();
+        if !page.contains("error-overlay") && page.matches(r#"class="campaign""#).count() == 9 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not recovered: {page}\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
