@@ -78,7 +78,11 @@ fn selected(
         return Err(Html(pages::index(&snapshot)).into_response());
     };
     let now = match selection.now.as_deref().map(str::trim) {
-        None | Some("") => shared.now.unwrap_or_else(|| chrono::Utc::now().timestamp()),
+        // The clock to the minute: a page and its frames see the same time,
+        // and plans and models computed for it are reused for a minute.
+        None | Some("") => shared
+            .now
+            .unwrap_or_else(|| chrono::Utc::now().timestamp() / 60 * 60),
         Some(text) => match crate::cli::parse_now(text) {
             Ok(now) => now.timestamp(),
             Err(message) => return Err(problem(StatusCode::BAD_REQUEST, message)),
