@@ -199,7 +199,7 @@ pub fn campaign(page_data: &CampaignPage<'_>) -> String {
 <form class="picker" method="get" action="/c/{id_url}">
 <label>Customer <input type="search" name="q" id="customer-search" value="{query}" placeholder="id, name, email or tier"></label>
 <label>Now <input type="text" name="now" id="now" value="{now}" size="22"></label>
-<button type="submit">Search</button>
+{keep}<button type="submit">Search</button>
 <a class="button" id="first-eligible" href="/c/{id_url}?customer=first-eligible{now_query}">First eligible</a>
 <a class="button" id="next-eligible" href="/c/{id_url}?customer=next:{current}{now_query}">Next eligible</a>
 <a class="button" id="random" href="/c/{id_url}?customer=random{now_query}">Random</a>
@@ -210,6 +210,14 @@ pub fn campaign(page_data: &CampaignPage<'_>) -> String {
         query = escape(p.query),
         now = escape(&now_value),
         current = encode(p.customer.unwrap_or("")),
+        // Searching keeps the customer shown until another is picked.
+        keep = p
+            .customer
+            .map(|id| format!(
+                r#"<input type="hidden" name="customer" value="{}">"#,
+                escape(id)
+            ))
+            .unwrap_or_default(),
     );
     if !p.query.trim().is_empty() {
         let store = &p.previewer.store;

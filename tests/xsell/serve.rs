@@ -166,18 +166,20 @@ fn designers_preview_in_chromium_with_live_reload_errors_and_test_sends() {
     assert_eq!(sorted, names);
     assert_eq!(listed.len(), 9);
 
-    // Open a campaign, search a customer by name, pick them.
+    // Open a campaign (it shows the first customer it would mail), search
+    // another customer by name, pick them.
     browser.click(&browser.find(r#"a.campaign[href="/c/post-purchase-completion"]"#));
     browser.wait_until("the campaign page", Duration::from_secs(30), |b| {
         b.try_find("#view")
     });
-    browser.type_into(&browser.find("#customer-search"), "Noémie");
+    assert!(browser.current_url().contains("customer=C000065"));
+    browser.type_into(&browser.find("#customer-search"), "Cécile");
     browser.click(&browser.find("form.picker button[type=submit]"));
     let link = browser.wait_until("search results", Duration::from_secs(30), |b| {
-        b.try_find(r#"#found a[href*="customer=C000065"]"#)
+        b.try_find(r#"#found a[href*="customer=C000090"]"#)
     });
     browser.click(&link);
-    let expected = expected_message(&workspace, "C000065");
+    let expected = expected_message(&workspace, "C000090");
     let products: Vec<(String, String)> = expected["message"]["lists"][0]["products"]
         .as_array()
         .unwrap()
@@ -191,7 +193,7 @@ fn designers_preview_in_chromium_with_live_reload_errors_and_test_sends() {
         .collect();
     assert_eq!(products.len(), 3, "{expected}");
     let first_name = expected["customer"]["first_name"].as_str().unwrap();
-    assert_eq!(first_name, "Noémie");
+    assert_eq!(first_name, "Cécile");
     for frame in ["#desktop", "#mobile"] {
         browser.wait_until(
             "the customer's message in the frame",
@@ -206,7 +208,7 @@ fn designers_preview_in_chromium_with_live_reload_errors_and_test_sends() {
             },
         );
     }
-    assert!(browser.current_url().contains("customer=C000065"));
+    assert!(browser.current_url().contains("customer=C000090"));
     assert_eq!(
         browser.text("#subject"),
         expected["subject"].as_str().unwrap()
@@ -273,7 +275,7 @@ fn designers_preview_in_chromium_with_live_reload_errors_and_test_sends() {
     browser.click(&browser.find("#next-eligible"));
     let next = browser.wait_until("the next customer", Duration::from_secs(30), |b| {
         let url = b.current_url();
-        (!url.contains("customer=C000065") && !url.contains("customer=next")).then_some(url)
+        (!url.contains("customer=C000090") && !url.contains("customer=next")).then_some(url)
     });
     browser.wait_until("the next customer's page", Duration::from_secs(30), |b| {
         b.try_find("#status")
@@ -289,10 +291,10 @@ fn designers_preview_in_chromium_with_live_reload_errors_and_test_sends() {
     });
     assert!(browser.text("#status").contains("Would be sent now"));
     browser.goto(&format!(
-        "{}/c/post-purchase-completion?customer=C000065&now={NOW}",
+        "{}/c/post-purchase-completion?customer=C000090&now={NOW}",
         serve.base
     ));
-    browser.wait_until("C000065 again", Duration::from_secs(30), |b| {
+    browser.wait_until("C000090 again", Duration::from_secs(30), |b| {
         b.frame_text("#desktop")
             .contains(&format!("Hi {first_name},"))
             .then_some(())
