@@ -508,6 +508,33 @@ impl Ledger {
         past_sends(&self.connection, customer, since).map_err(|e| ledger_error(&self.path, e))
     }
 
+    /// What planning `campaign` at `now` reads: [`Ledger::history`] over
+    /// the look-back of the campaign's caps and the global ones.
+    pub fn planning_history(
+        &self,
+        caps: &crate::config::GlobalCaps,
+        campaign: &crate::campaign::Campaign,
+        now: i64,
+    ) -> Result<crate::history::MemoryHistory> {
+        let lookback = crate::caps::CapRules::new(caps, &campaign.caps).lookback();
+        self.history(&campaign.id, now - lookback)
+    }
+
+    /// [`Ledger::planning_history`] from the ledger at `path`, without
+    /// creating one: an empty history before the first send. For the
+    /// commands that only read (`plan`, `preview`, `serve`).
+    pub fn read_planning_history(
+        path: &Path,
+        caps: &crate::config::GlobalCaps,
+        campaign: &crate::campaign::Campaign,
+        now: i64,
+    ) -> Result<crate::history::MemoryHistory> {
+        match Ledger::open_existing(path)? {
+            Some(ledger) => ledger.planning_history(caps, campaign, now),
+            None => Ok(crate::history::MemoryHistory::new()),
+        }
+    }
+
     /// What planning reads, taken in one pass: the suppression list, the
     /// moments of `campaign` already handled, and everyone's claims and sends
     /// since `since` (for caps). The claim transaction re-checks all of it.

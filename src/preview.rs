@@ -16,11 +16,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use crate::campaign::Campaign;
-use crate::caps::CapRules;
 use crate::config::Config;
 use crate::data::{CustomerIx, Store};
 use crate::error::Result;
-use crate::history::MemoryHistory;
 use crate::ledger::Ledger;
 use crate::plan::{CampaignPlan, PlanInputs, PlannedMessage, SkipReason, compose, plan_campaign};
 use crate::recommend::Recommender;
@@ -180,11 +178,12 @@ impl Previewer {
         if let Some(plan) = self.plans.lock().expect("plan cache").get(&cache_key) {
             return Ok(plan.clone());
         }
-        let lookback = CapRules::new(&self.config.caps, &campaign.caps).lookback();
-        let history = match Ledger::open_existing(&self.config.ledger_path)? {
-            Some(ledger) => ledger.history(&campaign.id, now - lookback)?,
-            None => MemoryHistory::new(),
-        };
+        let history = Ledger::read_planning_history(
+            &self.config.ledger_path,
+            &self.config.caps,
+            campaign,
+            now,
+        )?;
         let recommender = self.recommender(now);
         let plan = Arc::new(plan_campaign(
             &self.inputs(),
@@ -308,7 +307,7 @@ impl Previewer {
                     &*recommender,
                 ) {
                     Ok(message) => (message, Some(skipped.reason.clone())),
-                    Err(reason) => return Ok(Err(PreviewError::NotComposed(reason))),
+                    Err(skipped) => return Ok(Err(PreviewError::NotComposed(skipped.reason))),
                 }
             }
         };

@@ -10,7 +10,7 @@ use crate::campaign::Campaign;
 use crate::cli::{Format, Global};
 use crate::data::Store;
 use crate::error::Result;
-use crate::history::MemoryHistory;
+use crate::ledger::Ledger;
 use crate::plan::view::{
     PlannedView, describe_offer, describe_reason, describe_trigger, message_lines, planned_view,
 };
@@ -31,12 +31,13 @@ pub fn run(global: &Global, campaign_id: &str, limit: Option<usize>) -> Result<i
         signing_key: &signing_key,
     };
     let due = crate::schedule::newsletter_due(campaign, now);
-    // What was already sent, held out or suppressed; an empty history before the first send.
-    let lookback = crate::caps::CapRules::new(&workspace.config.caps, &campaign.caps).lookback();
-    let history = match crate::ledger::Ledger::open_existing(&workspace.config.ledger_path)? {
-        Some(ledger) => ledger.history(&campaign.id, now - lookback)?,
-        None => MemoryHistory::new(),
-    };
+    // What was already sent, held out or suppressed.
+    let history = Ledger::read_planning_history(
+        &workspace.config.ledger_path,
+        &workspace.config.caps,
+        campaign,
+        now,
+    )?;
     // Models learn only from what happened before `now`.
     let resolver = Recommender::build_before(store, now);
     let plan = plan_campaign(&inputs, campaign, now, due, &history, &resolver);

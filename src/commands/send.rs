@@ -10,9 +10,9 @@ use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::recommend::Recommender;
 use crate::render::Renderer;
+use crate::send::TransportSpec;
 use crate::send::campaign::{CampaignReport, Request, Sender};
 use crate::send::engine::Prepared;
-use crate::send::{Delivery, TransportSpec};
 use crate::signing::SigningKey;
 use crate::workspace::Workspace;
 
@@ -111,30 +111,22 @@ async fn send_test_copy(
     let prepared: Prepared = sender
         .prepare(campaign, first, now)
         .map_err(|f| Error::Failed(f.reason))?;
-    let delivery = sender
+    sender
         .transport
-        .deliver(
-            0,
+        .send_test(
             sender.config.sender.from.email.as_ref(),
             address,
             &prepared.bytes,
             &format!("test-{}", prepared.file_name),
             &campaign.id,
         )
-        .await;
-    sender.transport.close().await;
-    match delivery {
-        Delivery::Accepted => {
-            println!(
-                "sent a test copy of {}'s message ({}) to {address}",
-                prepared.key.customer, prepared.message_id
-            );
-            Ok(0)
-        }
-        Delivery::Transient(reason) | Delivery::Bounced(reason) | Delivery::Rejected(reason) => {
-            Err(Error::Failed(reason))
-        }
-    }
+        .await
+        .map_err(Error::Failed)?;
+    println!(
+        "sent a test copy of {}'s message ({}) to {address}",
+        prepared.key.customer, prepared.message_id
+    );
+    Ok(0)
 }
 
 /// The summary printed at the end of a send.

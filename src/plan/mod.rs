@@ -309,12 +309,12 @@ impl Planner<'_> {
         match compose(
             self.inputs,
             self.campaign,
-            occurrence.clone(),
+            occurrence,
             self.now,
             self.resolver,
         ) {
             Ok(message) => Decision::Send(message),
-            Err(reason) => skip(occurrence, reason),
+            Err(skipped) => Decision::Skip(skipped),
         }
     }
 }
@@ -324,13 +324,16 @@ impl Planner<'_> {
 /// that skips the recipient, an offer impossible in the customer's
 /// currency). Planning ends with this; previews call it for a customer the
 /// plan left out, to show what they would get.
+// Both sides are about as large (the occurrence moves through either way);
+// boxing the skip would allocate for every one.
+#[allow(clippy::result_large_err)]
 pub fn compose(
     inputs: &PlanInputs<'_>,
     campaign: &Campaign,
     occurrence: Occurrence,
     now: i64,
     resolver: &dyn ListResolver,
-) -> Result<PlannedMessage, SkipReason> {
+) -> Result<PlannedMessage, SkippedMessage> {
     let store = inputs.store;
     let moment = campaign.trigger.is_some().then_some(&occurrence);
     let lists = resolver.resolve(store, campaign, occurrence.customer, moment, now);
@@ -338,8 +341,10 @@ pub fn compose(
         .iter()
         .find(|l| l.items.is_empty() && l.on_empty == OnEmpty::SkipRecipient)
     {
-        let list = empty.name.clone();
-        return Err(SkipReason::EmptyList { list });
+        let reason = SkipReason::EmptyList {
+            list: empty.name.clone(),
+        };
+        return Err(SkippedMessage { occurrence, reason });
     }
     let offer = match &campaign.offer {
         None => None,
@@ -352,7 +357,10 @@ pub fn compose(
             };
             match offer::price_offer(spec, recipient, inputs.signing_key) {
                 Ok(offer) => Some(offer),
-                Err(problem) => return Err(SkipReason::Offer { problem }),
+                Err(problem) => {
+                    let reason = SkipReason::Offer { problem };
+                    return Err(SkippedMessage { occurrence, reason });
+                }
             }
         }
     };

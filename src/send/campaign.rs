@@ -83,8 +83,9 @@ impl CampaignReport {
 
 impl Sender {
     pub fn plan(&self, campaign: &Campaign, now: i64, due: Option<i64>) -> Result<CampaignPlan> {
-        let lookback = CapRules::new(&self.config.caps, &campaign.caps).lookback();
-        let history = self.ledger().history(&campaign.id, now - lookback)?;
+        let history = self
+            .ledger()
+            .planning_history(&self.config.caps, campaign, now)?;
         let inputs = PlanInputs {
             store: &self.store,
             caps: &self.config.caps,

@@ -184,6 +184,28 @@ impl Transport {
         }
     }
 
+    /// Sends one test message to `to` — not a customer's mail, so no ledger
+    /// and no retry — and closes the connection; the server's refusal is the error.
+    pub async fn send_test(
+        &self,
+        envelope_from: &str,
+        to: &str,
+        bytes: &[u8],
+        file_name: &str,
+        campaign: &str,
+    ) -> std::result::Result<(), String> {
+        let delivery = self
+            .deliver(0, envelope_from, to, bytes, file_name, campaign)
+            .await;
+        self.close().await;
+        match delivery {
+            Delivery::Accepted => Ok(()),
+            Delivery::Transient(reason)
+            | Delivery::Bounced(reason)
+            | Delivery::Rejected(reason) => Err(reason),
+        }
+    }
+
     /// Says goodbye to servers (QUIT) at the end of a run.
     pub async fn close(&self) {
         if let Transport::Smtp(pool) = self {

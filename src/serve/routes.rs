@@ -33,9 +33,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/", get(index))
         .route("/c/{campaign}", get(campaign_page))
         .route("/c/{campaign}/view", get(view_fragment))
-        .route("/c/{campaign}/message.html", get(message_html))
-        .route("/c/{campaign}/message.txt", get(message_text))
-        .route("/c/{campaign}/message.eml", get(message_eml))
+        .route("/c/{campaign}/{file}", get(message_part))
         .route("/c/{campaign}/send-test", post(send_test))
         .route("/events", get(events))
         .route("/assets/app.css", get(style))
@@ -273,14 +271,20 @@ async fn view_fragment(
     }
 }
 
-/// One part of the message, or the reason there is none.
+/// `message.html`, `message.txt` or `message.eml` (the raw message, shown
+/// as text: it is 7-bit or UTF-8 MIME), or the reason there is none.
 async fn message_part(
-    shared: &Shared,
-    campaign_id: &str,
-    selection: &Selection,
-    part: fn(&Preview) -> (&'static str, Vec<u8>),
+    State(shared): State<Arc<Shared>>,
+    Path((campaign_id, file)): Path<(String, String)>,
+    Query(selection): Query<Selection>,
 ) -> Response {
-    match preview_of(shared, campaign_id, selection).await {
+    let part: fn(&Preview) -> (&'static str, Vec<u8>) = match file.as_str() {
+        "message.html" => |p| ("text/html; charset=utf-8", p.rendered.html().into()),
+        "message.txt" => |p| ("text/plain; charset=utf-8", p.rendered.text().into()),
+        "message.eml" => |p| ("text/plain; charset=utf-8", p.rendered.eml.clone()),
+        _ => return problem(StatusCode::NOT_FOUND, format!("no page `{file}`")),
+    };
+    match preview_of(&shared, &campaign_id, &selection).await {
         Ok((_, _, _, Ok(preview))) => {
             let (content_type, body) = part(&preview);
             ([(header::CONTENT_TYPE, content_type)], body).into_response()
@@ -292,46 +296,6 @@ async fn message_part(
             .into_response(),
         Err(response) => response,
     }
-}
-
-async fn message_html(
-    State(shared): State<Arc<Shared>>,
-    Path(campaign_id): Path<String>,
-    Query(selection): Query<Selection>,
-) -> Response {
-    message_part(&shared, &campaign_id, &selection, |p| {
-        (
-            "text/html; charset=utf-8",
-            p.rendered.html().as_bytes().to_vec(),
-        )
-    })
-    .await
-}
-
-async fn message_text(
-    State(shared): State<Arc<Shared>>,
-    Path(campaign_id): Path<String>,
-    Query(selection): Query<Selection>,
-) -> Response {
-    message_part(&shared, &campaign_id, &selection, |p| {
-        (
-            "text/plain; charset=utf-8",
-            p.rendered.text().as_bytes().to_vec(),
-        )
-    })
-    .await
-}
-
-/// The raw message, shown as text in the browser (it is 7-bit or UTF-8 MIME).
-async fn message_eml(
-    State(shared): State<Arc<Shared>>,
-    Path(campaign_id): Path<String>,
-    Query(selection): Query<Selection>,
-) -> Response {
-    message_part(&shared, &campaign_id, &selection, |p| {
-        ("text/plain; charset=utf-8", p.rendered.eml.clone())
-    })
-    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,9 +366,8 @@ async fn send_test(
         Err(error) => return problem(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
     };
     let file_name = format!("test-{campaign_id}-{}-{}.eml", form.customer, now);
-    let delivery = transport
-        .deliver(
-            0,
+    let sent = transport
+        .send_test(
             previewer.config.sender.from.email.as_ref(),
             &to,
             &preview.rendered.eml,
@@ -412,10 +375,8 @@ async fn send_test(
             &campaign_id,
         )
         .await;
-    transport.close().await;
-    use crate::send::Delivery;
-    match delivery {
-        Delivery::Accepted => {
+    match sent {
+        Ok(()) => {
             eprintln!(
                 "sent a test of {campaign_id} for {} ({}) to {to} via {}",
                 form.customer,
@@ -428,12 +389,10 @@ async fn send_test(
             )))
             .into_response()
         }
-        Delivery::Transient(reason) | Delivery::Bounced(reason) | Delivery::Rejected(reason) => {
-            problem(
-                StatusCode::BAD_GATEWAY,
-                format!("not sent to {to}: {reason}"),
-            )
-        }
+        Err(reason) => problem(
+            StatusCode::BAD_GATEWAY,
+            format!("not sent to {to}: {reason}"),
+        ),
     }
 }
 

@@ -167,54 +167,37 @@ fn a_customer_the_campaign_leaves_out_is_shown_with_the_reason() {
     assert!(text.contains("15%"), "{text}");
 }
 
+/// `xsell preview post-purchase-completion --customer <pick> --format json`.
+fn preview_json(workspace: &Workspace, pick: &str) -> serde_json::Value {
+    let run = workspace.xsell(&[
+        "preview",
+        "post-purchase-completion",
+        "--customer",
+        pick,
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
 #[test]
 fn customers_are_picked_by_id_random_first_eligible_or_tag() {
     let workspace = Workspace::example();
-    let first = workspace.xsell(&[
-        "preview",
-        "post-purchase-completion",
-        "--customer",
-        "first-eligible",
-        "--now",
-        NOW,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(first.code, 0, "{first:?}");
-    let first: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    let first = preview_json(&workspace, "first-eligible");
     assert_eq!(first["customer"]["id"], "C000065");
     assert_eq!(first["would_send"], true);
 
-    let random = workspace.xsell(&[
-        "preview",
-        "post-purchase-completion",
-        "--customer",
-        "random",
-        "--now",
-        NOW,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(random.code, 0, "{random:?}");
-    let random: serde_json::Value = serde_json::from_str(&random.stdout).unwrap();
+    let random = preview_json(&workspace, "random");
     assert_eq!(
         random["would_send"], true,
         "random picks among those mailed"
     );
 
     for tag in ["vip", "tag:vip"] {
-        let tagged = workspace.xsell(&[
-            "preview",
-            "post-purchase-completion",
-            "--customer",
-            tag,
-            "--now",
-            NOW,
-            "--format",
-            "json",
-        ]);
-        assert_eq!(tagged.code, 0, "{tagged:?}");
-        let tagged: serde_json::Value = serde_json::from_str(&tagged.stdout).unwrap();
+        let tagged = preview_json(&workspace, tag);
         let id = tagged["customer"]["id"].as_str().unwrap().to_string();
         let customers = workspace.read("fixtures/customers.csv");
         let row = customers
