@@ -50,6 +50,26 @@ pub struct Snapshot {
     pub problems: Diagnostics,
 }
 
+/// The campaign and the time a page is about, resolved against the
+/// workspace as it is when the request comes.
+pub struct Selected {
+    pub snapshot: Arc<Snapshot>,
+    pub previewer: Arc<Previewer>,
+    /// The campaign's id (the address may give its file name).
+    pub campaign_id: String,
+    pub now: i64,
+    /// `now` as the address gives it (absent: the server's default).
+    pub explicit_now: Option<String>,
+}
+
+impl Selected {
+    pub fn campaign(&self) -> &crate::campaign::Campaign {
+        self.previewer
+            .campaign(&self.campaign_id)
+            .expect("resolved against this previewer")
+    }
+}
+
 /// Shared by every request and the file watcher.
 pub struct Shared {
     pub root: PathBuf,

@@ -5,15 +5,14 @@
 
 use std::fmt::Write;
 
-use super::Snapshot;
+use super::{Selected, Snapshot};
 use crate::calendar::rfc3339;
-use crate::campaign::Campaign;
 use crate::diagnostic::Diagnostic;
 use crate::plan::view::{
     PlannedView, customer_view, describe_moment, describe_offer, describe_reason, describe_trigger,
     planned_view,
 };
-use crate::preview::{Candidate, Preview, PreviewError, Previewer};
+use crate::preview::{Candidate, Preview, PreviewError};
 use crate::render::RenderError;
 
 /// Escapes text for HTML content and attribute values.
@@ -165,12 +164,7 @@ pub fn index(snapshot: &Snapshot) -> String {
 
 /// What the campaign page shows.
 pub struct CampaignPage<'a> {
-    pub snapshot: &'a Snapshot,
-    pub previewer: &'a Previewer,
-    pub campaign: &'a Campaign,
-    pub now: i64,
-    /// `now` as the address gives it (absent: the server's default).
-    pub explicit_now: Option<&'a str>,
+    pub selected: &'a Selected,
     /// The customer shown (an id), if one could be picked.
     pub customer: Option<&'a str>,
     pub pick_problem: Option<String>,
@@ -181,16 +175,19 @@ pub struct CampaignPage<'a> {
 }
 
 /// `/c/{campaign}`: the picker and the message.
-pub fn campaign(page_data: &CampaignPage<'_>) -> String {
-    let p = page_data;
-    let campaign = p.campaign;
+pub fn campaign(p: &CampaignPage<'_>) -> String {
+    let (snapshot, previewer, campaign, now, explicit_now) = (
+        &*p.selected.snapshot,
+        &*p.selected.previewer,
+        p.selected.campaign(),
+        p.selected.now,
+        p.selected.explicit_now.as_deref(),
+    );
     let id_url = encode(&campaign.id);
-    let now_value = p
-        .explicit_now
+    let now_value = explicit_now
         .map(str::to_string)
-        .unwrap_or_else(|| rfc3339(p.now));
-    let now_query = p
-        .explicit_now
+        .unwrap_or_else(|| rfc3339(now));
+    let now_query = explicit_now
         .map(|n| format!("&now={}", encode(n)))
         .unwrap_or_default();
     let mut body = format!(
@@ -220,7 +217,7 @@ pub fn campaign(page_data: &CampaignPage<'_>) -> String {
             .unwrap_or_default(),
     );
     if !p.query.trim().is_empty() {
-        let store = &p.previewer.store;
+        let store = &previewer.store;
         let _ = write!(
             body,
             r#"<table class="found" id="found"><thead><tr><th>Customer</th><th>Email</th><th>Tier</th><th>This campaign now</th></tr></thead><tbody>"#
@@ -251,7 +248,7 @@ pub fn campaign(page_data: &CampaignPage<'_>) -> String {
     if let Some(problem) = &p.pick_problem {
         body.push_str(&format!(
             "{}{}",
-            workspace_overlay(p.snapshot),
+            workspace_overlay(snapshot),
             notice_fragment(problem)
         ));
     }
@@ -262,30 +259,31 @@ pub fn campaign(page_data: &CampaignPage<'_>) -> String {
 
 /// What the message part shows.
 pub struct MessagePage<'a> {
-    pub snapshot: &'a Snapshot,
-    pub previewer: &'a Previewer,
-    pub campaign: &'a Campaign,
-    pub now: i64,
-    pub explicit_now: Option<&'a str>,
+    pub selected: &'a Selected,
     pub customer: &'a str,
     pub preview: &'a Result<Preview, PreviewError>,
-    pub allow_test_send: bool,
 }
 
 /// The message part of the campaign page: inbox line, desktop and mobile
 /// frames, the panel (lists, reasons, offer, caps), links and test send.
 /// `app.js` fetches it again (`data-src`) after every reload.
 pub fn view(p: &MessagePage<'_>) -> String {
-    let campaign = p.campaign;
+    let (snapshot, previewer, campaign, now, explicit_now) = (
+        &*p.selected.snapshot,
+        &*p.selected.previewer,
+        p.selected.campaign(),
+        p.selected.now,
+        p.selected.explicit_now.as_deref(),
+    );
     let id_url = encode(&campaign.id);
     let mut query = format!("customer={}", encode(p.customer));
-    if let Some(now) = p.explicit_now {
+    if let Some(now) = explicit_now {
         let _ = write!(query, "&now={}", encode(now));
     }
     let mut html = format!(
         r#"<section id="view" data-src="/c/{id_url}/view?{query}" data-generation="{generation}">{overlay}"#,
-        generation = p.snapshot.generation,
-        overlay = workspace_overlay(p.snapshot),
+        generation = snapshot.generation,
+        overlay = workspace_overlay(snapshot),
     );
     let preview = match p.preview {
         Ok(preview) => preview,
@@ -303,7 +301,7 @@ pub fn view(p: &MessagePage<'_>) -> String {
             return html;
         }
     };
-    let store = &p.previewer.store;
+    let store = &previewer.store;
     let customer = store.customer(preview.customer);
     let who = customer_view(store, customer);
     let planned: PlannedView = planned_view(store, &preview.message);
@@ -317,7 +315,7 @@ pub fn view(p: &MessagePage<'_>) -> String {
     let frame_src = |part: &str| {
         format!(
             "/c/{id_url}/message.{part}?{query}&g={}",
-            p.snapshot.generation
+            snapshot.generation
         )
     };
     let _ = write!(
@@ -330,7 +328,7 @@ pub fn view(p: &MessagePage<'_>) -> String {
 <figure class="frame mobile"><figcaption>Mobile · 375 px</figcaption><iframe id="mobile" title="Mobile" src="{src}" width="375" height="900"></iframe></figure>
 </div>
 <aside class="panel" id="panel">"#,
-        from = escape(&p.previewer.config.sender.from.to_string()),
+        from = escape(&previewer.config.sender.from.to_string()),
         subject = escape(&preview.rendered.subject),
         preheader = escape(&preview.rendered.preheader),
         src = escape(&frame_src("html")),
@@ -430,14 +428,14 @@ pub fn view(p: &MessagePage<'_>) -> String {
         eml = escape(&frame_src("eml")),
         message_id = escape(&preview.rendered.message_id),
     );
-    if p.allow_test_send {
+    if previewer.config.preview.allow_test_send {
         let _ = write!(
             html,
             r#"<h3>Send a test</h3><form class="send-test" id="send-test" method="post" action="/c/{id_url}/send-test"><input type="hidden" name="customer" value="{customer}"><input type="hidden" name="now" value="{now}"><input type="email" name="to" id="test-to" required placeholder="you@{domain}"><button type="submit" id="send-test-button">Send</button></form><div id="send-result"></div>"#,
             customer = escape(p.customer),
-            now = escape(&rfc3339(p.now)),
+            now = escape(&rfc3339(now)),
             domain = escape(
-                p.previewer
+                previewer
                     .config
                     .preview
                     .test_recipients

@@ -23,10 +23,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::Shared;
 use super::pages::{self, MessagePage};
+use super::{Selected, Shared};
 use crate::calendar::rfc3339;
-use crate::preview::{Pick, Preview, PreviewError, Previewer};
+use crate::preview::{Pick, Preview, PreviewError};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -65,20 +65,22 @@ async fn index(State(shared): State<Arc<Shared>>) -> Response {
     Html(pages::index(&snapshot)).into_response()
 }
 
-/// Resolves `now` and the campaign, or answers why not.
-fn selected(
-    shared: &Shared,
-    campaign: &str,
-    selection: &Selection,
-) -> Result<(Arc<super::Snapshot>, Arc<Previewer>, i64), Response> {
+/// Resolves the campaign and `now`, or answers why not.
+fn selected(shared: &Shared, campaign: &str, selection: &Selection) -> Result<Selected, Response> {
     let snapshot = shared.snapshot();
     let Some(previewer) = snapshot.previewer.clone() else {
         return Err(Html(pages::index(&snapshot)).into_response());
     };
-    let now = match selection.now.as_deref().map(str::trim) {
+    let explicit_now = selection
+        .now
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    let now = match &explicit_now {
         // The clock to the minute: a page and its frames see the same time,
         // and plans and models computed for it are reused for a minute.
-        None | Some("") => shared
+        None => shared
             .now
             .unwrap_or_else(|| chrono::Utc::now().timestamp() / 60 * 60),
         Some(text) => match crate::cli::parse_now(text) {
@@ -86,13 +88,19 @@ fn selected(
             Err(message) => return Err(problem(StatusCode::BAD_REQUEST, message)),
         },
     };
-    if previewer.campaign(campaign).is_none() {
+    let Some(campaign_id) = previewer.campaign(campaign).map(|c| c.id.clone()) else {
         return Err(problem(
             StatusCode::NOT_FOUND,
             format!("no campaign `{campaign}`"),
         ));
-    }
-    Ok((snapshot, previewer, now))
+    };
+    Ok(Selected {
+        snapshot,
+        previewer,
+        campaign_id,
+        now,
+        explicit_now,
+    })
 }
 
 /// Runs preview work (planning, rendering) off the async threads.
@@ -107,8 +115,8 @@ async fn campaign_page(
     Path(campaign_id): Path<String>,
     Query(selection): Query<Selection>,
 ) -> Response {
-    let (snapshot, previewer, now) = match selected(&shared, &campaign_id, &selection) {
-        Ok(found) => found,
+    let selected = match selected(&shared, &campaign_id, &selection) {
+        Ok(selected) => selected,
         Err(response) => return response,
     };
     let pick_text = selection
@@ -120,16 +128,18 @@ async fn campaign_page(
         None => pick_text.parse().expect("any text is a pick"),
     };
     let query = selection.q.clone().unwrap_or_default();
-    let explicit_now = selection.now.clone().filter(|n| !n.trim().is_empty());
-    let work_previewer = previewer.clone();
-    let id = campaign_id.clone();
+    let (previewer, id, now) = (
+        selected.previewer.clone(),
+        selected.campaign_id.clone(),
+        selected.now,
+    );
     let result: crate::error::Result<_> = blocking(move || {
-        let campaign = work_previewer.campaign(&id).expect("checked");
-        let picked = work_previewer.pick(campaign, &pick, now)?;
+        let campaign = previewer.campaign(&id).expect("resolved");
+        let picked = previewer.pick(campaign, &pick, now)?;
         let found = if query.trim().is_empty() {
             Vec::new()
         } else {
-            work_previewer.search(campaign, &query, now, 25)?
+            previewer.search(campaign, &query, now, 25)?
         };
         crate::error::Result::Ok((picked, found))
     })
@@ -139,7 +149,7 @@ async fn campaign_page(
         Err(error) => return problem(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
     };
     let customer_id = match &picked {
-        Ok(ix) => Some(previewer.store.customer(*ix).id.to_string()),
+        Ok(ix) => Some(selected.previewer.store.customer(*ix).id.to_string()),
         Err(_) => None,
     };
     // A pick becomes the customer's id in the address, so a reload shows the same customer.
@@ -148,10 +158,10 @@ async fn campaign_page(
     {
         let mut location = format!(
             "/c/{}?customer={}",
-            pages::encode(&campaign_id),
+            pages::encode(&selected.campaign_id),
             pages::encode(id)
         );
-        if let Some(now) = &explicit_now {
+        if let Some(now) = &selected.explicit_now {
             location.push_str(&format!("&now={}", pages::encode(now)));
         }
         if let Some(q) = &selection.q {
@@ -160,32 +170,18 @@ async fn campaign_page(
         return Redirect::to(&location).into_response();
     }
     let view = match &customer_id {
-        Some(id) => {
-            let selection = Selection {
-                customer: Some(id.clone()),
-                now: explicit_now.clone(),
-                q: None,
-            };
-            match view(
-                State(shared.clone()),
-                Path(campaign_id.clone()),
-                Query(selection),
-            )
-            .await
-            {
-                Ok(html) => html,
-                Err(response) => return response,
-            }
-        }
+        Some(id) => match preview_for(&selected, id.clone()).await {
+            Ok(preview) => pages::view(&MessagePage {
+                selected: &selected,
+                customer: id,
+                preview: &preview,
+            }),
+            Err(response) => return response,
+        },
         None => String::new(),
     };
-    let campaign = previewer.campaign(&campaign_id).expect("checked");
     Html(pages::campaign(&pages::CampaignPage {
-        snapshot: &snapshot,
-        previewer: &previewer,
-        campaign,
-        now,
-        explicit_now: explicit_now.as_deref(),
+        selected: &selected,
         customer: customer_id.as_deref(),
         pick_problem: picked.err().map(|e| e.to_string()),
         query: selection.q.as_deref().unwrap_or(""),
@@ -195,35 +191,22 @@ async fn campaign_page(
     .into_response()
 }
 
-/// The preview of the selected customer, computed off the async threads.
-async fn preview_of(
-    shared: &Shared,
-    campaign_id: &str,
-    selection: &Selection,
-) -> Result<
-    (
-        Arc<super::Snapshot>,
-        Arc<Previewer>,
-        i64,
-        Result<Preview, PreviewError>,
-    ),
-    Response,
-> {
-    let (snapshot, previewer, now) = selected(shared, campaign_id, selection)?;
-    let Some(customer_id) = selection.customer.clone() else {
-        return Err(problem(
-            StatusCode::BAD_REQUEST,
-            "which customer? (?customer=ID)",
-        ));
-    };
-    let work_previewer = previewer.clone();
-    let id = campaign_id.to_string();
+/// The message `selected` gives `customer_id`, computed off the async threads.
+async fn preview_for(
+    selected: &Selected,
+    customer_id: String,
+) -> Result<Result<Preview, PreviewError>, Response> {
+    let (previewer, id, now) = (
+        selected.previewer.clone(),
+        selected.campaign_id.clone(),
+        selected.now,
+    );
     let outcome = blocking(move || {
-        let campaign = work_previewer.campaign(&id).expect("checked");
-        let Some(customer) = work_previewer.store.customer_ix(&customer_id) else {
+        let campaign = previewer.campaign(&id).expect("resolved");
+        let Some(customer) = previewer.store.customer_ix(&customer_id) else {
             return Ok(Err(PreviewError::NoCustomer(customer_id)));
         };
-        work_previewer.preview(campaign, customer, now)
+        previewer.preview(campaign, customer, now)
     })
     .await;
     match outcome {
@@ -231,7 +214,7 @@ async fn preview_of(
             if let Err(PreviewError::Render(error)) = &preview {
                 eprintln!("{error}");
             }
-            Ok((snapshot, previewer, now, preview))
+            Ok(preview)
         }
         Err(error) => Err(problem(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -240,33 +223,39 @@ async fn preview_of(
     }
 }
 
-/// The message part of the campaign page, as HTML.
-async fn view(
+/// The campaign, the time and the customer (`?customer=ID`) a request asks for.
+fn selected_customer(
+    shared: &Shared,
+    campaign_id: &str,
+    selection: &Selection,
+) -> Result<(Selected, String), Response> {
+    let selected = selected(shared, campaign_id, selection)?;
+    match selection.customer.clone() {
+        Some(customer) => Ok((selected, customer)),
+        None => Err(problem(
+            StatusCode::BAD_REQUEST,
+            "which customer? (?customer=ID)",
+        )),
+    }
+}
+
+/// The message part of the campaign page, fetched again after every reload.
+async fn view_fragment(
     State(shared): State<Arc<Shared>>,
     Path(campaign_id): Path<String>,
     Query(selection): Query<Selection>,
-) -> Result<String, Response> {
-    let (snapshot, previewer, now, preview) = preview_of(&shared, &campaign_id, &selection).await?;
-    let campaign = previewer.campaign(&campaign_id).expect("checked");
-    Ok(pages::view(&MessagePage {
-        snapshot: &snapshot,
-        previewer: &previewer,
-        campaign,
-        now,
-        explicit_now: selection.now.as_deref().filter(|n| !n.trim().is_empty()),
-        customer: selection.customer.as_deref().unwrap_or(""),
-        preview: &preview,
-        allow_test_send: previewer.config.preview.allow_test_send,
-    }))
-}
-
-async fn view_fragment(
-    state: State<Arc<Shared>>,
-    campaign_id: Path<String>,
-    selection: Query<Selection>,
 ) -> Response {
-    match view(state, campaign_id, selection).await {
-        Ok(html) => Html(html).into_response(),
+    let (selected, customer) = match selected_customer(&shared, &campaign_id, &selection) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match preview_for(&selected, customer.clone()).await {
+        Ok(preview) => Html(pages::view(&MessagePage {
+            selected: &selected,
+            customer: &customer,
+            preview: &preview,
+        }))
+        .into_response(),
         Err(response) => response,
     }
 }
@@ -284,12 +273,16 @@ async fn message_part(
         "message.eml" => |p| ("text/plain; charset=utf-8", p.rendered.eml.clone()),
         _ => return problem(StatusCode::NOT_FOUND, format!("no page `{file}`")),
     };
-    match preview_of(&shared, &campaign_id, &selection).await {
-        Ok((_, _, _, Ok(preview))) => {
+    let (selected, customer) = match selected_customer(&shared, &campaign_id, &selection) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match preview_for(&selected, customer).await {
+        Ok(Ok(preview)) => {
             let (content_type, body) = part(&preview);
             ([(header::CONTENT_TYPE, content_type)], body).into_response()
         }
-        Ok((_, _, _, Err(error))) => (
+        Ok(Err(error)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Html(pages::notice_page(&error.to_string())),
         )
@@ -324,14 +317,16 @@ async fn send_test(
         );
     }
     let selection = Selection {
-        customer: Some(form.customer.clone()),
+        customer: None,
         now: form.now.clone(),
         q: None,
     };
-    let (_, previewer, now, preview) = match preview_of(&shared, &campaign_id, &selection).await {
-        Ok(found) => found,
+    let selected = match selected(&shared, &campaign_id, &selection) {
+        Ok(selected) => selected,
         Err(response) => return response,
     };
+    let (previewer, now) = (&selected.previewer, selected.now);
+    // Refusals first: nothing is rendered for a send that will not happen.
     let settings = &previewer.config.preview;
     if !settings.allow_test_send {
         return problem(
@@ -353,9 +348,10 @@ async fn send_test(
             ),
         );
     }
-    let preview = match preview {
-        Ok(preview) => preview,
-        Err(error) => return problem(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+    let preview = match preview_for(&selected, form.customer.clone()).await {
+        Ok(Ok(preview)) => preview,
+        Ok(Err(error)) => return problem(StatusCode::UNPROCESSABLE_ENTITY, error.to_string()),
+        Err(response) => return response,
     };
     let spec = match shared.transport(&previewer.config) {
         Ok(spec) => spec,
