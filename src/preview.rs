@@ -281,17 +281,13 @@ impl Previewer {
         now: i64,
     ) -> Result<std::result::Result<Preview, PreviewError>> {
         let plan = self.plan(campaign, now)?;
-        let planned = plan
-            .planned
-            .iter()
-            .rfind(|m| m.occurrence.customer == customer);
+        // Plans are in customer order: find the customer's last moment by bisection.
+        let planned = of_customer(&plan.planned, customer, |m| m.occurrence.customer).last();
         let (message, left_out) = match planned {
             Some(message) => (message.clone(), None),
             None => {
-                let Some(skipped) = plan
-                    .skipped
-                    .iter()
-                    .rfind(|s| s.occurrence.customer == customer)
+                let Some(skipped) =
+                    of_customer(&plan.skipped, customer, |s| s.occurrence.customer).last()
                 else {
                     return Ok(Err(PreviewError::NoMoment {
                         customer: self.store.customer(customer).id.to_string(),
@@ -385,4 +381,11 @@ pub struct Candidate {
     pub moment: bool,
     /// Why the plan leaves them out (`None`: they would be mailed, or have no moment).
     pub left_out: Option<String>,
+}
+
+/// The entries of `customer` in `items`, which are in customer order (as plans are).
+fn of_customer<T>(items: &[T], customer: CustomerIx, of: impl Fn(&T) -> CustomerIx) -> &[T] {
+    let start = items.partition_point(|item| of(item) < customer);
+    let end = items.partition_point(|item| of(item) <= customer);
+    &items[start..end]
 }

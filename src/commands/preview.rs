@@ -25,8 +25,8 @@ pub fn run(
     open: bool,
 ) -> Result<i32> {
     let workspace = Workspace::open(&global.workspace)?;
+    let campaign_id = workspace.campaign(campaign_id)?.id.clone();
     let renderer = Renderer::load(&workspace.config, &workspace.campaigns)?;
-    workspace.campaign(campaign_id)?;
     let previewer = Previewer::new(
         workspace.root,
         Arc::new(workspace.config),
@@ -35,7 +35,7 @@ pub fn run(
         renderer,
     );
     let campaign = previewer
-        .campaign(campaign_id)
+        .campaign(&campaign_id)
         .expect("the workspace found it");
     let now = global.now.unwrap_or_else(Utc::now).timestamp();
     let pick: Pick = customer.parse().expect("any text is a pick");
