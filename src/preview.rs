@@ -124,12 +124,39 @@ pub struct Previewer {
     pub campaigns: Vec<Campaign>,
     pub renderer: Renderer,
     pub key: SigningKey,
-    recommenders: Mutex<HashMap<i64, Arc<Recommender>>>,
-    plans: Mutex<HashMap<(String, i64), Arc<CampaignPlan>>>,
+    recommenders: Kept<i64, Recommender>,
+    plans: Kept<(String, i64), CampaignPlan>,
 }
 
-/// Models and plans kept per `now`; a designer rarely tries more than a few.
-const KEPT_PER_KIND: usize = 8;
+/// A few values kept by key, all forgotten when there are more than eight
+/// (models and plans per `now`: a designer rarely tries more than a few).
+/// Made outside the lock: two requests may make the same value once each.
+struct Kept<K, V>(Mutex<HashMap<K, Arc<V>>>);
+
+impl<K: Eq + std::hash::Hash, V> Kept<K, V> {
+    const CAPACITY: usize = 8;
+
+    fn new() -> Self {
+        Kept(Mutex::new(HashMap::new()))
+    }
+
+    fn get_or_make<E>(
+        &self,
+        key: K,
+        make: impl FnOnce() -> std::result::Result<V, E>,
+    ) -> std::result::Result<Arc<V>, E> {
+        if let Some(value) = self.0.lock().expect("cache lock").get(&key) {
+            return Ok(value.clone());
+        }
+        let value = Arc::new(make()?);
+        let mut kept = self.0.lock().expect("cache lock");
+        if kept.len() >= Self::CAPACITY {
+            kept.clear();
+        }
+        kept.insert(key, value.clone());
+        Ok(value)
+    }
+}
 
 impl Previewer {
     pub fn new(
@@ -147,8 +174,8 @@ impl Previewer {
             campaigns,
             renderer,
             key,
-            recommenders: Mutex::new(HashMap::new()),
-            plans: Mutex::new(HashMap::new()),
+            recommenders: Kept::new(),
+            plans: Kept::new(),
         }
     }
 
@@ -159,46 +186,31 @@ impl Previewer {
 
     /// The recommendation models as a send at `now` builds them (learning only from before `now`).
     pub fn recommender(&self, now: i64) -> Arc<Recommender> {
-        if let Some(model) = self.recommenders.lock().expect("model cache").get(&now) {
-            return model.clone();
-        }
-        let model = Arc::new(Recommender::build_before(&self.store, now));
-        let mut cache = self.recommenders.lock().expect("model cache");
-        if cache.len() >= KEPT_PER_KIND {
-            cache.clear();
-        }
-        cache.insert(now, model.clone());
+        let Ok(model) = self.recommenders.get_or_make(now, || {
+            Ok::<_, std::convert::Infallible>(Recommender::build_before(&self.store, now))
+        });
         model
     }
 
     /// The campaign's plan at `now`, as `xsell plan` shows it (the ledger's
     /// history included; a newsletter planned for its latest scheduled run).
     pub fn plan(&self, campaign: &Campaign, now: i64) -> Result<Arc<CampaignPlan>> {
-        let cache_key = (campaign.id.clone(), now);
-        if let Some(plan) = self.plans.lock().expect("plan cache").get(&cache_key) {
-            return Ok(plan.clone());
-        }
-        let history = Ledger::read_planning_history(
-            &self.config.ledger_path,
-            &self.config.caps,
-            campaign,
-            now,
-        )?;
-        let recommender = self.recommender(now);
-        let plan = Arc::new(plan_campaign(
-            &self.inputs(),
-            campaign,
-            now,
-            crate::schedule::newsletter_due(campaign, now),
-            &history,
-            &*recommender,
-        ));
-        let mut cache = self.plans.lock().expect("plan cache");
-        if cache.len() >= KEPT_PER_KIND {
-            cache.clear();
-        }
-        cache.insert(cache_key, plan.clone());
-        Ok(plan)
+        self.plans.get_or_make((campaign.id.clone(), now), || {
+            let history = Ledger::read_planning_history(
+                &self.config.ledger_path,
+                &self.config.caps,
+                campaign,
+                now,
+            )?;
+            Ok(plan_campaign(
+                &self.inputs(),
+                campaign,
+                now,
+                crate::schedule::newsletter_due(campaign, now),
+                &history,
+                &*self.recommender(now),
+            ))
+        })
     }
 
     fn inputs(&self) -> PlanInputs<'_> {
@@ -235,22 +247,17 @@ impl Previewer {
             },
             Pick::FirstEligible => planned().next().ok_or_else(nobody),
             Pick::Random => {
-                let customers: Vec<CustomerIx> = planned().collect();
-                if customers.is_empty() {
-                    Err(nobody())
-                } else {
-                    let random = std::hash::RandomState::new().hash_one(now);
-                    Ok(customers[(random % customers.len() as u64) as usize])
-                }
+                let random = std::hash::RandomState::new().hash_one(now);
+                let index = random.checked_rem(plan.planned.len() as u64);
+                index
+                    .map(|i| plan.planned[i as usize].occurrence.customer)
+                    .ok_or_else(nobody)
             }
             Pick::NextAfter(id) => {
                 let after = store.customer_ix(id);
-                let customers: Vec<CustomerIx> = planned().collect();
-                customers
-                    .iter()
-                    .find(|&&c| after.is_none_or(|after| c > after))
-                    .or(customers.first())
-                    .copied()
+                planned()
+                    .find(|&c| after.is_none_or(|after| c > after))
+                    .or_else(|| planned().next())
                     .ok_or_else(nobody)
             }
             Pick::Tag(tag) => {
