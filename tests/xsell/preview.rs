@@ -167,8 +167,9 @@ fn a_customer_the_campaign_leaves_out_is_shown_with_the_reason() {
     assert!(text.contains("15%"), "{text}");
 }
 
-/// `xsell preview post-purchase-completion --customer <pick> --format json`.
-fn preview_json(workspace: &Workspace, pick: &str) -> serde_json::Value {
+/// `xsell preview post-purchase-completion --customer <pick> --format json`
+/// (also what the preview server's tests expect to see).
+pub fn preview_json(workspace: &Workspace, pick: &str) -> serde_json::Value {
     let run = workspace.xsell(&[
         "preview",
         "post-purchase-completion",

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::browser::{Browser, pixel_summary};
 use crate::peers::{free_port, header, smtp_sink};
+use crate::preview::preview_json;
 use crate::support::Workspace;
 
 const NOW: &str = "2026-11-16T09:00:00Z";
@@ -104,22 +105,6 @@ fn keep_and_check_screenshot(name: &str, png: &[u8], expected_width: Option<u32>
     }
 }
 
-/// What `xsell preview` says the message holds (the same engine the server uses).
-fn expected_message(workspace: &Workspace, customer: &str) -> Value {
-    let run = workspace.xsell(&[
-        "preview",
-        "post-purchase-completion",
-        "--customer",
-        customer,
-        "--now",
-        NOW,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
-    serde_json::from_str(&run.stdout).unwrap()
-}
-
 /// Waits up to 15 s for `done`; on time-out, fails with the page and the server's log.
 fn wait_or_explain(browser: &Browser, serve: &Serve, what: &str, done: impl Fn(&Browser) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -179,7 +164,8 @@ fn designers_preview_in_chromium_with_live_reload_errors_and_test_sends() {
         b.try_find(r#"#found a[href*="customer=C000090"]"#)
     });
     browser.click(&link);
-    let expected = expected_message(&workspace, "C000090");
+    // What `xsell preview` says the message holds (the engine the server uses).
+    let expected = preview_json(&workspace, "C000090");
     let products: Vec<(String, String)> = expected["message"]["lists"][0]["products"]
         .as_array()
         .unwrap()
