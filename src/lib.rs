@@ -14,6 +14,7 @@ pub mod config;
 pub mod data;
 pub mod diagnostic;
 pub mod error;
+pub mod fault;
 pub mod generate;
 pub mod history;
 pub mod ledger;

@@ -35,16 +35,25 @@ pub fn round(amount: Decimal, currency: Currency) -> Decimal {
     rounded
 }
 
-/// `price` less `percent` % (0–100), rounded by the rule above.
-pub fn percent_off(price: Decimal, percent: Decimal, currency: Currency) -> Decimal {
-    let kept = Decimal::ONE_HUNDRED - percent;
-    round(price * kept / Decimal::ONE_HUNDRED, currency).max(zero(currency))
+/// `price` less `percent` % (0–100), rounded by the rule above; `None` when
+/// the amounts are beyond what a decimal holds (the loader refuses such
+/// prices, so this is a guard, never a panic).
+pub fn percent_off(price: Decimal, percent: Decimal, currency: Currency) -> Option<Decimal> {
+    let kept = Decimal::ONE_HUNDRED.checked_sub(percent)?;
+    let discounted = price.checked_mul(kept)?.checked_div(Decimal::ONE_HUNDRED)?;
+    Some(round(discounted, currency).max(zero(currency)))
 }
 
-/// `price` less a fixed `amount`, never below zero.
-pub fn amount_off(price: Decimal, amount: Decimal, currency: Currency) -> Decimal {
-    round(price - amount, currency).max(zero(currency))
+/// `price` less a fixed `amount`, never below zero; `None` on overflow.
+pub fn amount_off(price: Decimal, amount: Decimal, currency: Currency) -> Option<Decimal> {
+    Some(round(price.checked_sub(amount)?, currency).max(zero(currency)))
 }
+
+/// The largest amount xsell accepts anywhere (prices, order values, offer
+/// amounts): a trillion units of any currency. Far above any real price,
+/// and far enough below `Decimal::MAX` that sums and discounts of such
+/// amounts never overflow.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
 
 fn zero(currency: Currency) -> Decimal {
     let mut zero = Decimal::ZERO;
@@ -170,17 +179,17 @@ mod tests {
     fn fifteen_percent_off_the_examples() {
         let usd = c("USD");
         assert_eq!(
-            format(percent_off(d("20.00"), d("15"), usd), usd, "en-US"),
+            format(percent_off(d("20.00"), d("15"), usd).unwrap(), usd, "en-US"),
             "$17.00"
         );
         assert_eq!(
-            format(percent_off(d("24.00"), d("15"), usd), usd, "en-US"),
+            format(percent_off(d("24.00"), d("15"), usd).unwrap(), usd, "en-US"),
             "$20.40"
         );
         let eur = c("EUR");
         assert_eq!(format(d("24.00"), eur, "fr-FR"), "24,00\u{a0}€");
         assert_eq!(
-            format(percent_off(d("24.00"), d("15"), eur), eur, "fr-FR"),
+            format(percent_off(d("24.00"), d("15"), eur).unwrap(), eur, "fr-FR"),
             "20,40\u{a0}€"
         );
     }
@@ -189,14 +198,20 @@ mod tests {
     fn rounding_is_half_up_to_the_minor_unit() {
         let usd = c("USD");
         // 19.99 × 0.85 = 16.9915 → 16.99; 0.10 × 0.85 = 0.085 → 0.09 (half up, not half even).
-        assert_eq!(percent_off(d("19.99"), d("15"), usd), d("16.99"));
-        assert_eq!(percent_off(d("0.10"), d("15"), usd), d("0.09"));
-        assert_eq!(percent_off(d("0.30"), d("15"), usd), d("0.26")); // 0.255 → 0.26
-        assert_eq!(percent_off(d("9.99"), d("33.33"), usd), d("6.66")); // 6.660333
-        assert_eq!(percent_off(d("10"), d("100"), usd).to_string(), "0.00");
-        assert_eq!(amount_off(d("8.00"), d("10"), usd).to_string(), "0.00");
+        assert_eq!(percent_off(d("19.99"), d("15"), usd).unwrap(), d("16.99"));
+        assert_eq!(percent_off(d("0.10"), d("15"), usd).unwrap(), d("0.09"));
+        assert_eq!(percent_off(d("0.30"), d("15"), usd).unwrap(), d("0.26")); // 0.255 → 0.26
+        assert_eq!(percent_off(d("9.99"), d("33.33"), usd).unwrap(), d("6.66")); // 6.660333
         assert_eq!(
-            percent_off(d("20"), d("15"), usd).to_string(),
+            percent_off(d("10"), d("100"), usd).unwrap().to_string(),
+            "0.00"
+        );
+        assert_eq!(
+            amount_off(d("8.00"), d("10"), usd).unwrap().to_string(),
+            "0.00"
+        );
+        assert_eq!(
+            percent_off(d("20"), d("15"), usd).unwrap().to_string(),
             "17.00",
             "always shown with the minor unit"
         );
@@ -206,8 +221,8 @@ mod tests {
     fn a_currency_without_minor_unit() {
         let jpy = c("JPY");
         assert_eq!(minor_digits(jpy), 0);
-        assert_eq!(percent_off(d("1999"), d("15"), jpy), d("1699")); // 1699.15
-        assert_eq!(percent_off(d("1990"), d("15"), jpy), d("1692")); // 1691.5 → 1692
+        assert_eq!(percent_off(d("1999"), d("15"), jpy).unwrap(), d("1699")); // 1699.15
+        assert_eq!(percent_off(d("1990"), d("15"), jpy).unwrap(), d("1692")); // 1691.5 → 1692
         assert_eq!(format(d("1692"), jpy, "ja-JP"), "￥1,692");
         assert_eq!(format(d("1692"), jpy, "en-US"), "¥1,692");
         let bhd = c("BHD");
@@ -237,24 +252,38 @@ mod tests {
     fn offer_edge_cases() {
         let usd = c("USD");
         // Fractional percents: 0.99 × 0.875 = 0.86625 → 0.87.
-        assert_eq!(percent_off(d("0.99"), d("12.5"), usd), d("0.87"));
+        assert_eq!(percent_off(d("0.99"), d("12.5"), usd).unwrap(), d("0.87"));
         // A cent stays a cent (0.0085 → 0.01), and a deep discount may reach zero.
-        assert_eq!(percent_off(d("0.01"), d("15"), usd), d("0.01"));
-        assert_eq!(percent_off(d("0.49"), d("99"), usd).to_string(), "0.00");
+        assert_eq!(percent_off(d("0.01"), d("15"), usd).unwrap(), d("0.01"));
+        assert_eq!(
+            percent_off(d("0.49"), d("99"), usd).unwrap().to_string(),
+            "0.00"
+        );
         // Large amounts stay exact.
         assert_eq!(
-            percent_off(d("99999999.99"), d("15"), usd).to_string(),
+            percent_off(d("99999999.99"), d("15"), usd)
+                .unwrap()
+                .to_string(),
             "84999999.99"
         );
         // Three-digit currencies round half up at the third digit: 0.0045 → 0.005.
         let bhd = c("BHD");
-        assert_eq!(percent_off(d("0.005"), d("10"), bhd).to_string(), "0.005");
-        assert_eq!(percent_off(d("1"), d("15"), bhd).to_string(), "0.850");
+        assert_eq!(
+            percent_off(d("0.005"), d("10"), bhd).unwrap().to_string(),
+            "0.005"
+        );
+        assert_eq!(
+            percent_off(d("1"), d("15"), bhd).unwrap().to_string(),
+            "0.850"
+        );
         // An amount larger than the price in yen: zero, without decimals.
         let jpy = c("JPY");
-        assert_eq!(amount_off(d("999"), d("1500"), jpy).to_string(), "0");
         assert_eq!(
-            format(amount_off(d("999"), d("1500"), jpy), jpy, "ja-JP"),
+            amount_off(d("999"), d("1500"), jpy).unwrap().to_string(),
+            "0"
+        );
+        assert_eq!(
+            format(amount_off(d("999"), d("1500"), jpy).unwrap(), jpy, "ja-JP"),
             "￥0"
         );
     }

@@ -55,12 +55,13 @@ impl PricedOffer {
         }
     }
 
-    /// The discounted price of `price` (in the offer's currency).
-    pub fn discount(&self, price: Decimal) -> Decimal {
+    /// The discounted price of `price` (in the offer's currency); `None`
+    /// when the amounts overflow (never for amounts the loader accepts).
+    pub fn discount(&self, price: Decimal) -> Option<Decimal> {
         match (self.percent, self.amount) {
             (Some(percent), _) => money::percent_off(price, percent, self.currency),
             (None, Some(amount)) => money::amount_off(price, amount, self.currency),
-            (None, None) => money::round(price, self.currency),
+            (None, None) => Some(money::round(price, self.currency)),
         }
     }
 
@@ -163,8 +164,10 @@ pub fn price_offer(
         )),
     };
     let expires_at = spec.expires_in.map(|expires_in| {
-        let last_day =
-            calendar::local_date(recipient.now + expires_in.num_seconds(), customer.timezone);
+        let last_day = calendar::local_date(
+            recipient.now.saturating_add(expires_in.num_seconds()),
+            customer.timezone,
+        );
         calendar::end_of_day(last_day, customer.timezone)
     });
     Ok(PricedOffer {
@@ -180,7 +183,8 @@ pub fn price_offer(
 
 /// The price of `product` for a recipient paying in `currency`, with the
 /// offer applied when it covers `list`. `None` when the product has no price
-/// in that currency (it is then not shown to this recipient).
+/// in that currency (it is then not shown to this recipient), or when its
+/// discount overflows (the loader refuses amounts that could).
 ///
 /// Only a percentage is taken off each product. An amount (`amount_off: 10`)
 /// comes off the order at checkout — once, when `min_order` is met — so
@@ -192,14 +196,20 @@ pub fn price_view(
     list: &str,
 ) -> Option<PriceView> {
     let original = money::round(product.price_in(currency)?, currency);
-    let discounted = offer
+    let discounted = match offer
         .filter(|o| o.percent.is_some() && o.applies_to_list(list) && o.currency == currency)
-        .map(|o| o.discount(original));
+    {
+        Some(offer) => Some(offer.discount(original)?),
+        None => None,
+    };
     Some(PriceView {
         currency,
         original,
         discounted,
-        saving: discounted.map_or(Decimal::ZERO, |d| original - d),
+        saving: match discounted {
+            Some(discounted) => original.checked_sub(discounted)?,
+            None => Decimal::ZERO,
+        },
     })
 }
 
@@ -398,12 +408,12 @@ mod tests {
             (view.original, view.discounted, view.saving),
             (d("6.99"), None, d("0"))
         );
-        assert_eq!(offer.discount(d("6.99")).to_string(), "0.00");
-        assert_eq!(offer.discount(d("40.00")).to_string(), "32.00");
+        assert_eq!(offer.discount(d("6.99")).unwrap().to_string(), "0.00");
+        assert_eq!(offer.discount(d("40.00")).unwrap().to_string(), "32.00");
 
         let yen = customer("C4", Tz::Asia__Tokyo, "JPY");
         let offer = price_offer(&offer_spec, recipient(&yen, NOW), &key).unwrap();
-        assert_eq!(offer.discount(d("7980")).to_string(), "6480");
+        assert_eq!(offer.discount(d("7980")).unwrap().to_string(), "6480");
         assert_eq!(offer.min_order.unwrap().to_string(), "7000");
         assert_eq!(offer.headline("ja-JP"), "￥1,500 off");
 

@@ -10,6 +10,9 @@ use std::fmt;
 use chrono::{NaiveTime, TimeDelta};
 use serde::Serialize;
 
+/// The longest duration anyone may write: a hundred years.
+pub const MAX_DURATION_SECONDS: i64 = 100 * 366 * 86_400;
+
 /// A duration written as one or more `<number><unit>` parts: `s`, `m`, `h`, `d`, `w`.
 pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     let text = text.trim();
@@ -40,11 +43,14 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
             'w' => 7 * 86_400,
             _ => return Err(invalid()),
         };
-        let seconds = number
+        // The whole (not each part) is capped, so `now + duration` always
+        // stays a date chrono and every time zone can show.
+        total = number
             .checked_mul(seconds_per_unit)
-            .filter(|s| *s <= 100 * 366 * 86_400)
+            .and_then(|seconds| total.num_seconds().checked_add(seconds))
+            .filter(|s| *s <= MAX_DURATION_SECONDS)
+            .map(TimeDelta::seconds)
             .ok_or_else(|| format!("duration `{text}` is longer than a hundred years"))?;
-        total += TimeDelta::seconds(seconds);
         rest = &rest[digits + unit.len_utf8()..];
     }
     Ok(total)

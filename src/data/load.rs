@@ -573,10 +573,12 @@ fn read_events(
             (_, None) => NONE,
         };
         let value = match (kind, row.get(VALUE)) {
-            (EventKind::Usage, Some(text)) => Some(
+            (EventKind::Usage, Some(text)) => Some(within_limit(
                 Decimal::from_str(text)
                     .map_err(|_| format!("invalid value `{text}`: expected a number"))?,
-            ),
+                text,
+                "value",
+            )?),
             (EventKind::Usage, None) => return Err("a `usage` event needs a value".into()),
             _ => None,
         };
@@ -875,6 +877,18 @@ fn money(text: &str, field: &str) -> Result<Decimal, String> {
         .map_err(|_| format!("invalid {field} `{text}`: expected a decimal number like 24.00"))?;
     if value.is_sign_negative() {
         return Err(format!("invalid {field} `{text}`: must not be negative"));
+    }
+    within_limit(value, text, field)
+}
+
+/// Refuses amounts past [`crate::money::MAX_AMOUNT`], so no sum or discount
+/// of loaded amounts can overflow later.
+fn within_limit(value: Decimal, text: &str, field: &str) -> Result<Decimal, String> {
+    if value.abs() > crate::money::MAX_AMOUNT {
+        return Err(format!(
+            "invalid {field} `{text}`: larger than {} (the largest amount xsell accepts)",
+            crate::money::MAX_AMOUNT
+        ));
     }
     Ok(value)
 }

@@ -224,6 +224,14 @@ pub struct Order {
 }
 
 /// Unix seconds → UTC time (saturating at the ends of chrono's range).
+///
+/// Instants past chrono's range are clamped a week inside it, so that any
+/// time zone can still show them (a local time past the range panics in
+/// chrono); sums of user durations and dates are also checked where they
+/// are made.
 pub fn timestamp(seconds: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(seconds, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    const MARGIN: i64 = 7 * 86_400;
+    let lowest = DateTime::<Utc>::MIN_UTC.timestamp() + MARGIN;
+    let highest = DateTime::<Utc>::MAX_UTC.timestamp() - MARGIN;
+    DateTime::from_timestamp(seconds.clamp(lowest, highest), 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }

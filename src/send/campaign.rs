@@ -259,8 +259,15 @@ impl Sender {
             customer: customer.id.to_string(),
             occurrence: message.occurrence.key.clone(),
         };
-        let input = message_input(&self.config, &self.store, campaign, message, now, &self.key);
-        match self.renderer.render(&input) {
+        // A panic in rendering (a bug, or data nobody foresaw) fails this
+        // message with the reason; the rest of the campaign goes on.
+        let rendered = crate::fault::catch(|| {
+            crate::fault::inject("render", &customer.id);
+            let input = message_input(&self.config, &self.store, campaign, message, now, &self.key);
+            self.renderer.render(&input).map_err(|e| e.to_string())
+        })
+        .and_then(|rendered| rendered);
+        match rendered {
             Ok(rendered) => Ok(Prepared {
                 file_name: outbox_file_name(&key),
                 key,
@@ -268,10 +275,10 @@ impl Sender {
                 message_id: rendered.message_id.clone(),
                 bytes: rendered.eml,
             }),
-            Err(error) => Err(NotPrepared {
+            Err(reason) => Err(NotPrepared {
                 key,
                 email: customer.email.to_string(),
-                reason: error.to_string(),
+                reason,
             }),
         }
     }

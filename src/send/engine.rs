@@ -10,10 +10,12 @@
 //! row the run stops cleanly: the server is down, not the customers.
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use serde::Serialize;
 
 use super::ledger_writer::LedgerWriter;
@@ -118,12 +120,17 @@ where
     let (sender, receiver) = tokio::sync::mpsc::channel(workers * 4);
     let stop = Arc::new(AtomicBool::new(false));
     let producer_stop = stop.clone();
+    // Rendering panics are caught per message (see `Sender::prepare`); this
+    // catches any other panic of the iterator, which ends the campaign early
+    // and is reported as a failure, never as a quiet end of the queue.
     let producer = std::thread::spawn(move || {
-        for message in messages {
-            if producer_stop.load(Ordering::Relaxed) || sender.blocking_send(message).is_err() {
-                break;
+        crate::fault::catch(move || {
+            for message in messages {
+                if producer_stop.load(Ordering::Relaxed) || sender.blocking_send(message).is_err() {
+                    break;
+                }
             }
-        }
+        })
     });
     let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
     let throttle = Arc::new(Throttle::new(options.rate, options.burst));
@@ -156,7 +163,19 @@ where
                 }
                 let next = receiver.lock().await.recv().await;
                 let Some(message) = next else { break };
-                context.handle(message, &mut summary).await?;
+                let (key, email) = match &message {
+                    Ok(m) => (m.key.clone(), m.email.clone()),
+                    Err(m) => (m.key.clone(), m.email.clone()),
+                };
+                let handled = AssertUnwindSafe(context.handle(message, &mut summary))
+                    .catch_unwind()
+                    .await;
+                match handled {
+                    Ok(result) => result?,
+                    Err(payload) => {
+                        context.panicked(&key, &email, &*payload, &mut summary)?;
+                    }
+                }
             }
             Ok::<_, crate::error::Error>(summary)
         }));
@@ -179,7 +198,15 @@ where
     }
     // Unblock and finish the producer (its queue is dropped with the receiver).
     drop(receiver);
-    let _ = producer.join();
+    let rendering = producer
+        .join()
+        .unwrap_or_else(|payload| Err(crate::fault::panic_message(&*payload)));
+    if let Err(panic) = rendering {
+        summary.failed += 1;
+        summary.stopped = Some(format!(
+            "rendering stopped: {panic}; the rest of the campaign is untouched and a later run continues"
+        ));
+    }
     // Every worker is done: commit the last outcomes.
     match Arc::try_unwrap(writer) {
         Ok(writer) => {
@@ -262,6 +289,30 @@ impl Worker {
             self.release();
         }
         sent.map(|_| ())
+    }
+
+    /// Accounts for a message whose handling panicked: a failure with the
+    /// reason, recorded in the ledger (a claim it left becomes a failure a
+    /// later run retries) and counted in the summary.
+    fn panicked(
+        &self,
+        key: &MessageKey,
+        email: &str,
+        payload: &(dyn std::any::Any + Send),
+        summary: &mut SendSummary,
+    ) -> Result<()> {
+        let reason = crate::fault::panic_message(payload);
+        tracing::error!("{}: {reason}", key.customer);
+        self.writer.record(Write::Failed {
+            key: key.clone(),
+            email: email.to_string(),
+            reason: reason.clone(),
+            permanent: false,
+            now: self.options.now,
+        })?;
+        summary.failed += 1;
+        self.count_failure(&reason, summary);
+        Ok(())
     }
 
     fn reserve(&self) -> bool {
@@ -384,17 +435,19 @@ impl Worker {
         let mut pause = options.backoff;
         let mut attempt = 1;
         loop {
-            let delivery = self
-                .transport
-                .deliver(
-                    self.index,
-                    &options.envelope_from,
-                    &message.email,
-                    &message.bytes,
-                    &message.file_name,
-                    &message.key.campaign,
-                )
-                .await;
+            let delivery = AssertUnwindSafe(self.transport.deliver(
+                self.index,
+                &options.envelope_from,
+                &message.email,
+                &message.bytes,
+                &message.file_name,
+                &message.key.campaign,
+                &message.key.customer,
+            ))
+            .catch_unwind()
+            .await
+            // Not sent as far as we know: failed, retried by a later run.
+            .unwrap_or_else(|payload| Delivery::Rejected(crate::fault::panic_message(&*payload)));
             match delivery {
                 Delivery::Transient(reason)
                     if attempt < options.attempts && !self.stop.load(Ordering::Relaxed) =>

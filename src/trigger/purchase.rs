@@ -56,9 +56,11 @@ fn order_products(store: &Store, order: OrderIx, categories: &CategoryFilter) ->
         if !categories.allows_category(store.product(product).category) {
             continue;
         }
-        let value = line.unit_price() * Decimal::from(line.quantity.max(1));
+        let value = line
+            .unit_price()
+            .saturating_mul(Decimal::from(line.quantity.max(1)));
         match lines.iter_mut().find(|(_, p)| *p == product) {
-            Some((total, _)) => *total += value,
+            Some((total, _)) => *total = total.saturating_add(value),
             None => lines.push((value, product)),
         }
     }

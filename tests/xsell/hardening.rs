@@ -1,0 +1,147 @@
+//! The adversarial review's defects, each as the test that would have
+//! caught it: panics and overflows counted as failures, out-of-range dates,
+//! lost ledgers, secrets, hostile data and closed pipes.
+
+use xsell::ledger::{Ledger, State};
+
+use crate::support::*;
+
+const NOW: &str = "2026-11-16T09:00:00Z";
+const CAMPAIGN: &str = "post-purchase-completion";
+
+fn ledger(workspace: &Workspace) -> Ledger {
+    Ledger::open(&workspace.path().join("state/xsell.db")).unwrap()
+}
+
+/// The customers `xsell plan` would mail, in plan order.
+fn planned_customers(workspace: &Workspace) -> Vec<String> {
+    let run = workspace.xsell(&["--now", NOW, "--format", "json", "plan", CAMPAIGN]);
+    let plan: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{run:?}"));
+    plan["planned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["customer"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn send_with_fault(workspace: &Workspace, fault: &str) -> Run {
+    let mut command = workspace.command(&["--now", NOW, "--format", "json", "send", CAMPAIGN]);
+    command.env("XSELL_FAULT", fault);
+    Run::from(command.output().unwrap())
+}
+
+fn report(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{run:?}"))
+}
+
+/// A panic while rendering one message, or while handing one to the
+/// transport, fails that message with the reason, exits 2, reports nothing
+/// sent that was not, and a rerun completes the campaign.
+#[test]
+fn a_panic_in_rendering_or_transport_is_a_counted_failure_and_a_rerun_completes() {
+    for stage in ["render", "transport"] {
+        let workspace = Workspace::example();
+        let customers = planned_customers(&workspace);
+        let victim = &customers[customers.len() / 2];
+        let run = send_with_fault(&workspace, &format!("{stage}:{victim}"));
+        assert_eq!(run.code, 2, "{stage}: {run:?}");
+        let first = report(&run);
+        assert_eq!(first["failed"], 1, "{stage}: {run:?}");
+        assert_eq!(
+            first["sent"],
+            customers.len() as u64 - 1,
+            "{stage}: {run:?}"
+        );
+        let ledger = ledger(&workspace);
+        let failed = ledger
+            .messages_in_state(Some(CAMPAIGN), State::Failed)
+            .unwrap();
+        assert_eq!(failed.len(), 1, "{stage}");
+        assert_eq!(&failed[0].key.customer, victim);
+        assert!(
+            failed[0]
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains(&format!(
+                    "internal error (a bug in xsell, please report it): injected fault in {stage}"
+                )),
+            "{stage}: {:?}",
+            failed[0].reason
+        );
+        let sent = ledger
+            .messages_in_state(Some(CAMPAIGN), State::Sent)
+            .unwrap();
+        assert_eq!(sent.len(), customers.len() - 1, "{stage}");
+        let files = std::fs::read_dir(workspace.path().join("outbox").join(CAMPAIGN))
+            .unwrap()
+            .count();
+        assert_eq!(
+            files,
+            customers.len() - 1,
+            "{stage}: the outbox holds what the ledger says was sent"
+        );
+
+        let again = workspace.xsell(&["--now", NOW, "--format", "json", "send", CAMPAIGN]);
+        assert_eq!(again.code, 0, "{stage}: {again:?}");
+        assert_eq!(report(&again)["sent"], 1, "{stage}: {again:?}");
+        let sent = ledger
+            .messages_in_state(Some(CAMPAIGN), State::Sent)
+            .unwrap();
+        assert_eq!(sent.len(), customers.len(), "{stage}");
+    }
+}
+
+/// Every message panicking (a bug that hits everyone) stops nothing silently either.
+#[test]
+fn a_panic_for_every_message_fails_every_message() {
+    let workspace = Workspace::example();
+    let planned = planned_customers(&workspace).len() as u64;
+    let run = send_with_fault(&workspace, "render:*");
+    assert_eq!(run.code, 2, "{run:?}");
+    let report = report(&run);
+    assert_eq!(
+        (report["sent"].as_u64(), report["failed"].as_u64()),
+        (Some(0), Some(planned))
+    );
+}
+
+/// `xsell run` reports a campaign with a panicked message as failed and
+/// leaves its schedule run to be retried.
+#[test]
+fn run_marks_a_campaign_with_a_panic_failed_and_not_done() {
+    let workspace = Workspace::example();
+    let victim = planned_customers(&workspace)[0].clone();
+    let mut command =
+        workspace.command(&["--now", NOW, "--format", "json", "run", "--only", CAMPAIGN]);
+    command.env("XSELL_FAULT", format!("render:{victim}"));
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(run.code, 2, "{run:?}");
+    let line: serde_json::Value = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(line["outcome"], "failed", "{run:?}");
+    let runs = ledger(&workspace).schedule_runs(CAMPAIGN, 5).unwrap();
+    assert!(runs.iter().all(|r| r.state != "done"), "{runs:?}");
+}
+
+/// A price past what decimal arithmetic can discount is a located data error.
+#[test]
+fn an_absurd_price_is_a_located_error_in_check() {
+    let workspace = Workspace::example();
+    let catalog = workspace.read("fixtures/catalog.csv");
+    let mut lines: Vec<String> = catalog.lines().map(str::to_string).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let price = header.iter().position(|c| *c == "price").unwrap();
+    let mut fields: Vec<String> = lines[3].split(',').map(str::to_string).collect();
+    fields[price] = "1000000000000000000000000000".into();
+    lines[3] = fields.join(",");
+    workspace.write("fixtures/catalog.csv", &(lines.join("\n") + "\n"));
+    let run = workspace.xsell(&["check"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("catalog.csv:4")
+            && run.stderr.contains("invalid price `1000000000000000000000000000`: larger than 1000000000000 (the largest amount xsell accepts)"),
+        "{run:?}"
+    );
+}
