@@ -4,6 +4,7 @@
 use clap::Parser;
 
 fn main() {
+    end_quietly_on_a_closed_pipe();
     let cli = xsell::cli::Cli::parse();
     let code = match xsell::commands::run(cli) {
         Ok(code) => code,
@@ -13,4 +14,24 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// `xsell plan … | head -1`: once the reader has gone, the rest of the output
+/// has nowhere to go, so the program ends quietly (exit 0), as ripgrep and
+/// git do, instead of panicking in `println!`. Output is printed after the
+/// work is done, so nothing is left half-done by this.
+fn end_quietly_on_a_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

@@ -169,6 +169,7 @@ impl Renderer {
         let environment = self.environment(input.campaign)?;
         let campaign = input.campaign;
         let customer = input.store.customer(input.customer);
+        crate::fault::inject("render", &customer.id);
         let Prepared {
             context,
             subject,

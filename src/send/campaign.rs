@@ -262,7 +262,6 @@ impl Sender {
         // A panic in rendering (a bug, or data nobody foresaw) fails this
         // message with the reason; the rest of the campaign goes on.
         let rendered = crate::fault::catch(|| {
-            crate::fault::inject("render", &customer.id);
             let input = message_input(&self.config, &self.store, campaign, message, now, &self.key);
             self.renderer.render(&input).map_err(|e| e.to_string())
         })

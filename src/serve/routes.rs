@@ -38,6 +38,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/events", get(events))
         .route("/assets/app.css", get(style))
         .route("/assets/app.js", get(script))
+        .layer(axum::middleware::from_fn(answer_panics))
         .with_state(shared)
 }
 
@@ -103,11 +104,31 @@ fn selected(shared: &Shared, campaign: &str, selection: &Selection) -> Result<Se
     })
 }
 
-/// Runs preview work (planning, rendering) off the async threads.
+/// Runs preview work (planning, rendering) off the async threads; its panic
+/// goes on to [`answer_panics`].
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(work)
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => panic!("preview work was cancelled: {error}"),
+    }
+}
+
+/// A panic while answering (a bug, or data nobody foresaw) is a 500 page
+/// that says what happened, not a dropped connection.
+async fn answer_panics(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(request))
+        .catch_unwind()
         .await
-        .expect("preview work panicked")
+    {
+        Ok(response) => response,
+        Err(payload) => {
+            let message = crate::fault::panic_message(&*payload);
+            eprintln!("{message}");
+            problem(StatusCode::INTERNAL_SERVER_ERROR, message)
+        }
+    }
 }
 
 async fn campaign_page(

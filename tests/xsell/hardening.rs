@@ -145,3 +145,51 @@ fn an_absurd_price_is_a_located_error_in_check() {
         "{run:?}"
     );
 }
+
+/// Each part of a duration within the cap but their sum out of chrono's
+/// range: a located error in `check`, never a panic in `plan`.
+#[test]
+fn a_duration_whose_sum_is_too_long_is_a_located_error() {
+    let workspace = Workspace::example();
+    let path = format!("campaigns/{CAMPAIGN}.yaml");
+    let yaml = workspace.read(&path);
+    let line = yaml
+        .lines()
+        .position(|l| l.contains("expires_in:"))
+        .unwrap()
+        + 1;
+    workspace.write(
+        &path,
+        &yaml.replace("expires_in: 7d", "expires_in: 36600d36600d36600d"),
+    );
+    for command in [vec!["check"], vec!["--now", NOW, "plan", CAMPAIGN]] {
+        let run = workspace.xsell(&command);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "campaigns/{CAMPAIGN}.yaml:{line}:15: duration `36600d36600d36600d` is longer than a hundred years"
+            )),
+            "{run:?}"
+        );
+    }
+}
+
+/// `xsell plan … | head -1` ends quietly when the reader is gone.
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::io::Read;
+    let workspace = Workspace::example();
+    let mut child = workspace
+        .command(&["--now", NOW, "--format", "json", "plan", CAMPAIGN])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's reader is dropped here, as `head` closes it.
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

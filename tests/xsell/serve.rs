@@ -38,6 +38,10 @@ impl Drop for Serve {
 
 impl Serve {
     fn start(workspace: &Workspace, extra: &[&str]) -> Serve {
+        Serve::start_with(workspace, extra, &[])
+    }
+
+    fn start_with(workspace: &Workspace, extra: &[&str], env: &[(&str, &str)]) -> Serve {
         // reqwest (for the tests' own requests) uses rustls with the ring provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port().to_string();
@@ -47,6 +51,7 @@ impl Serve {
         args.extend_from_slice(extra);
         let child = workspace
             .command(&args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -506,4 +511,28 @@ fn a_workspace_broken_at_start_shows_its_problems_until_fixed() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A panic while previewing (a bug, or data nobody foresaw) answers a 500
+/// page that says so, and the server goes on serving.
+#[test]
+fn a_panic_while_previewing_is_a_500_page_and_the_server_goes_on() {
+    let workspace = Workspace::example();
+    let serve = Serve::start_with(&workspace, &[], &[("XSELL_FAULT", "render:C000065")]);
+    let part = |customer: &str| {
+        let response = reqwest::blocking::get(format!(
+            "{}/c/post-purchase-completion/message.txt?customer={customer}",
+            serve.base
+        ))
+        .unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    };
+    let (status, body) = part("C000065");
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("internal error (a bug in xsell, please report it): injected fault in render for C000065"),
+        "{body}"
+    );
+    let (status, body) = part("C000090");
+    assert_eq!(status, 200, "{body}");
 }
