@@ -139,6 +139,21 @@ pub enum Command {
         #[command(subcommand)]
         command: SuppressCommand,
     },
+    /// The ledger itself: create it explicitly.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Create the workspace's ledger (the first `run` or `send` of a workspace that never sent does it too).
+    Init {
+        /// Create a new one even though the workspace shows earlier sends (the old ledger is lost: every open moment may be sent again).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 mod backtest;
 mod check;
 mod generate;
+mod ledger;
 mod offer;
 mod plan;
 mod preview;
@@ -13,7 +14,7 @@ mod send;
 mod serve;
 mod suppress;
 
-use crate::cli::{Cli, Command, OfferCommand};
+use crate::cli::{Cli, Command, LedgerCommand, OfferCommand};
 use crate::error::{Error, Result};
 
 /// Runs the command; `Ok` holds the exit code (a command may succeed with warnings).
@@ -39,6 +40,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             command: OfferCommand::Verify { code, occurrence },
         } => offer::verify(global, code, occurrence.as_deref()),
         Command::Suppress { command } => suppress::run(global, command),
+        Command::Ledger {
+            command: LedgerCommand::Init { force },
+        } => ledger::init(global, *force),
         Command::Schedule => schedule::run(global),
         Command::Run { args } => run::run(global, args),
         Command::Send { campaign, args } => send::run(global, campaign, args),

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::cli::{Format, Global, SendArgs};
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
+use crate::ledger::{Creation, Ledger};
 use crate::recommend::Recommender;
 use crate::render::Renderer;
 use crate::send::TransportSpec;
@@ -69,7 +69,12 @@ pub(crate) fn sender(
         _ => SigningKey::from_config(&workspace.config),
     };
     let renderer = Renderer::load(&workspace.config, &workspace.campaigns)?;
-    let ledger = Ledger::open(&workspace.config.ledger_path)?;
+    let ledger = if dry_run {
+        // Nothing is written: the ledger is read if there is one.
+        Ledger::open_existing(&workspace.config.ledger_path)?.map_or_else(Ledger::in_memory, Ok)?
+    } else {
+        workspace_ledger(&workspace.config, Creation::IfNeverSent)?
+    };
     let transport = transport.open(workspace.config.send.concurrency)?;
     Ok(Sender {
         recommender: Arc::new(Recommender::build_before(&workspace.store, now)),
@@ -191,4 +196,16 @@ pub(crate) fn describe(report: &CampaignReport, transport: &str) -> String {
         let _ = writeln!(text, "  {stopped}");
     }
     text
+}
+
+/// The workspace's ledger, opened for writing (see [`Ledger::open_for_workspace`]).
+pub(crate) fn workspace_ledger(
+    config: &crate::config::Config,
+    creation: Creation,
+) -> Result<Ledger> {
+    let outbox = match &config.transport {
+        crate::config::TransportConfig::Outbox { dir } => Some(dir.as_path()),
+        crate::config::TransportConfig::Smtp(_) => None,
+    };
+    Ledger::open_for_workspace(&config.root, &config.ledger_path, outbox, creation)
 }

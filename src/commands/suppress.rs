@@ -7,13 +7,13 @@ use crate::cli::{Format, Global, SuppressCommand};
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
+use crate::ledger::Creation;
 
 const REASONS: &[&str] = &["unsubscribed", "bounced", "complained", "manual"];
 
 pub fn run(global: &Global, command: &SuppressCommand) -> Result<i32> {
     let config = Config::load(&global.workspace)?;
-    let mut ledger = Ledger::open(&config.ledger_path)?;
+    let mut ledger = super::send::workspace_ledger(&config, Creation::IfNeverSent)?;
     let now = global.now.unwrap_or_else(chrono::Utc::now).timestamp();
     match command {
         SuppressCommand::Add { emails, reason } => {

@@ -193,3 +193,98 @@ fn a_closed_pipe_ends_the_program_quietly() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+fn eml_count(workspace: &Workspace) -> usize {
+    std::fs::read_dir(workspace.path().join("outbox").join(CAMPAIGN)).map_or(0, |dir| dir.count())
+}
+
+fn remove_ledger(workspace: &Workspace) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(workspace.path().join(format!("state/xsell.db{suffix}")));
+    }
+}
+
+/// A lost ledger never resends everything: an empty file, a missing one
+/// while the workspace shows earlier sends, or another workspace's ledger
+/// stops the send before anything goes out.
+#[test]
+fn a_lost_ledger_stops_the_send_instead_of_resending_everything() {
+    let workspace = Workspace::example();
+    let send = || workspace.xsell(&["--now", NOW, "send", CAMPAIGN]);
+    let first = send();
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(
+        first.stderr.contains("note: created a new ledger at "),
+        "{first:?}"
+    );
+    assert!(workspace.path().join(".xsell-workspace").exists());
+    let sent = eml_count(&workspace);
+    assert!(sent > 50, "{sent}");
+    std::fs::remove_dir_all(workspace.path().join("outbox")).unwrap();
+
+    // An empty ledger file.
+    remove_ledger(&workspace);
+    std::fs::write(workspace.path().join("state/xsell.db"), "").unwrap();
+    let run = send();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("the ledger file is empty — it was lost or truncated"),
+        "{run:?}"
+    );
+    let run = workspace.xsell(&["--now", NOW, "run"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("the ledger file is empty"), "{run:?}");
+
+    // A deleted ledger: the workspace's id file shows it had one.
+    remove_ledger(&workspace);
+    let run = send();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            ".xsell-workspace (written with its ledger) shows this workspace has sent before"
+        ),
+        "{run:?}"
+    );
+
+    // No id file either, but the outbox shows earlier sends.
+    std::fs::remove_file(workspace.path().join(".xsell-workspace")).unwrap();
+    std::fs::remove_dir_all(workspace.path().join("state")).unwrap();
+    let run = send();
+    assert_eq!(
+        run.code, 0,
+        "a workspace without traces starts a ledger: {run:?}"
+    );
+    std::fs::remove_dir_all(workspace.path().join("state")).unwrap();
+    std::fs::remove_file(workspace.path().join(".xsell-workspace")).unwrap();
+    let run = send();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains(".eml files in"), "{run:?}");
+    assert_eq!(eml_count(&workspace), sent, "nothing was sent again");
+
+    // `xsell ledger init --force` is the way to start again on purpose.
+    let init = workspace.xsell(&["ledger", "init", "--force"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    let init = workspace.xsell(&["ledger", "init"]);
+    assert_eq!(init.code, 1, "{init:?}");
+    assert!(init.stderr.contains("already exists"), "{init:?}");
+
+    // Another workspace's ledger at `[ledger] path`.
+    let other = Workspace::example();
+    assert_eq!(other.xsell(&["ledger", "init"]).code, 0);
+    let config = workspace.read("xsell.toml");
+    let foreign = other.path().join("state/xsell.db");
+    workspace.write(
+        "xsell.toml",
+        &config.replace(
+            "path = \"state/xsell.db\"",
+            &format!("path = \"{}\"", foreign.display()),
+        ),
+    );
+    let run = send();
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("belongs to another workspace"),
+        "{run:?}"
+    );
+}

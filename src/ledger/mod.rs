@@ -25,6 +25,10 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// The migrations, in order; `user_version` is how many have run.
+mod workspace;
+
+pub use workspace::{Creation, WORKSPACE_ID_FILE};
+
 const MIGRATIONS: &[&str] = &[
     // 1: messages, suppression, schedule runs.
     "CREATE TABLE messages (
@@ -59,6 +63,11 @@ const MIGRATIONS: &[&str] = &[
         started_at  INTEGER NOT NULL,
         finished_at INTEGER,
         PRIMARY KEY (campaign, due_at)
+    );",
+    // 2: facts about the ledger itself (which workspace it belongs to).
+    "CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
     );",
 ];
 
@@ -213,8 +222,29 @@ impl Ledger {
         Ok(ledger)
     }
 
+    /// An empty ledger in memory, for dry runs in a workspace without one.
+    pub fn in_memory() -> Result<Ledger> {
+        let path = PathBuf::from(":memory:");
+        let connection = Connection::open_in_memory().map_err(|e| ledger_error(&path, e))?;
+        let mut ledger = Ledger {
+            connection,
+            path,
+            owner: process_owner(),
+        };
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
     /// Opens an existing ledger without creating one (`None` if there is none yet).
+    /// An empty file is an error: the ledger was lost, and planning with no
+    /// history would show every open moment as due.
     pub fn open_existing(path: &Path) -> Result<Option<Ledger>> {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+            return Err(Error::usage(format!(
+                "{}: the ledger file is empty — it was lost or truncated; restore it from a backup",
+                path.display()
+            )));
+        }
         if path.exists() {
             Ledger::open(path).map(Some)
         } else {
@@ -263,6 +293,28 @@ impl Ledger {
                 .map_err(|e| ledger_error(&self.path, e))?;
         }
         Ok(())
+    }
+
+    /// A fact about the ledger itself (`workspace_id`), if recorded.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.connection
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                params![key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| ledger_error(&self.path, e))
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.connection
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(|e| ledger_error(&self.path, e))
+            .map(|_| ())
     }
 
     pub fn schema_version(&self) -> Result<usize> {
@@ -1325,7 +1377,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("schema version 99, newer than this xsell knows (1)"),
+                .contains("schema version 99, newer than this xsell knows (2)"),
             "{error}"
         );
     }

@@ -1,0 +1,155 @@
+//! Which ledger belongs to which workspace, so that a lost ledger is noticed
+//! before it costs anything. The ledger is the memory of what was sent: a
+//! run that silently started a fresh one (a deleted or truncated file, a
+//! wrong `[ledger] path` after a deploy) would mail every open moment again.
+//!
+//! A ledger is created only in a workspace that has never sent (or by
+//! `xsell ledger init`); it records a workspace id, which the workspace
+//! keeps too, in `.xsell-workspace` beside `xsell.toml`. A send that finds
+//! an empty ledger file, no ledger while the workspace shows earlier sends
+//! (its id file, a run lock file, `.eml` files in the outbox), or a ledger
+//! of another workspace stops with what it found and what to do.
+
+use std::path::{Path, PathBuf};
+
+use super::Ledger;
+use crate::error::{Error, Result};
+
+/// The file beside `xsell.toml` that names the workspace's ledger.
+pub const WORKSPACE_ID_FILE: &str = ".xsell-workspace";
+
+const WORKSPACE_ID: &str = "workspace_id";
+
+/// How a ledger may be opened for writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    /// Create one only where the workspace shows no earlier sends (send, run).
+    IfNeverSent,
+    /// `xsell ledger init`: create one where there is none.
+    Init,
+    /// `xsell ledger init --force`: create one even though earlier sends show.
+    Force,
+}
+
+impl Ledger {
+    /// Opens the ledger at `path` for the workspace at `root`, creating it
+    /// as `creation` allows; `outbox` is the outbox folder, if the workspace
+    /// has one. Says on stderr when it creates one.
+    pub fn open_for_workspace(
+        root: &Path,
+        path: &Path,
+        outbox: Option<&Path>,
+        creation: Creation,
+    ) -> Result<Ledger> {
+        let marker = root.join(WORKSPACE_ID_FILE);
+        let remembered = read_marker(&marker)?;
+        let size = std::fs::metadata(path).map(|m| m.len()).ok();
+        if size == Some(0) && creation != Creation::Force {
+            return Err(Error::usage(format!(
+                "{}: the ledger file is empty — it was lost or truncated, and a fresh ledger would send every open moment again. Restore it from a backup; if this workspace has really never sent, remove the file and run `xsell ledger init`",
+                path.display()
+            )));
+        }
+        if size.is_none_or(|s| s == 0) {
+            if creation == Creation::IfNeverSent || creation == Creation::Init {
+                if let Some(evidence) = earlier_sends(&marker, path, outbox) {
+                    return Err(Error::usage(format!(
+                        "no ledger at {}, but {evidence} shows this workspace has sent before: a fresh ledger would send every open moment again. Restore the ledger (or correct `[ledger] path` in xsell.toml); if you are sure, start a new one with `xsell ledger init --force`",
+                        path.display()
+                    )));
+                }
+            }
+            if size == Some(0) {
+                std::fs::remove_file(path).map_err(|e| {
+                    Error::internal(format!("cannot remove {}: {e}", path.display()))
+                })?;
+            }
+            let mut ledger = Ledger::open(path)?;
+            let id = remembered.unwrap_or_else(new_id);
+            ledger.set_meta(WORKSPACE_ID, &id)?;
+            write_marker(&marker, &id)?;
+            eprintln!(
+                "note: created a new ledger at {} (workspace {id})",
+                path.display()
+            );
+            return Ok(ledger);
+        }
+        let mut ledger = Ledger::open(path)?;
+        match (remembered, ledger.meta(WORKSPACE_ID)?) {
+            (Some(ours), Some(its)) if ours != its => {
+                return Err(Error::usage(format!(
+                    "{} belongs to another workspace ({its}; this one is {ours}, in {}): check `[ledger] path` in xsell.toml",
+                    path.display(),
+                    marker.display()
+                )));
+            }
+            (Some(_), Some(_)) => {}
+            // A ledger from before workspace ids: it becomes this workspace's.
+            (Some(ours), None) => ledger.set_meta(WORKSPACE_ID, &ours)?,
+            (None, Some(its)) => write_marker(&marker, &its)?,
+            (None, None) => {
+                let id = new_id();
+                ledger.set_meta(WORKSPACE_ID, &id)?;
+                write_marker(&marker, &id)?;
+            }
+        }
+        Ok(ledger)
+    }
+}
+
+fn read_marker(marker: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(marker) {
+        Ok(text) => Ok(Some(text.trim().to_string()).filter(|id| !id.is_empty())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::internal(format!(
+            "cannot read {}: {e}",
+            marker.display()
+        ))),
+    }
+}
+
+fn write_marker(marker: &Path, id: &str) -> Result<()> {
+    std::fs::write(marker, format!("{id}\n"))
+        .map_err(|e| Error::internal(format!("cannot write {}: {e}", marker.display())))
+}
+
+/// What shows that this workspace has sent before, if anything.
+fn earlier_sends(marker: &Path, ledger: &Path, outbox: Option<&Path>) -> Option<String> {
+    if marker.exists() {
+        return Some(format!("{} (written with its ledger)", marker.display()));
+    }
+    // The lock of this very run (`xsell run` takes it first) shows nothing.
+    let lock: PathBuf = ledger.with_file_name("xsell.lock");
+    let ours = format!("pid {},", std::process::id());
+    if lock.exists()
+        && !std::fs::read_to_string(&lock).is_ok_and(|holder| holder.starts_with(&ours))
+    {
+        return Some(format!("the run lock file {}", lock.display()));
+    }
+    let outbox = outbox?;
+    let has_mail = walk_has_eml(outbox, 2);
+    has_mail.then(|| format!("the .eml files in {}", outbox.display()))
+}
+
+fn walk_has_eml(dir: &Path, depth: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        if path.is_dir() {
+            depth > 0 && walk_has_eml(&path, depth - 1)
+        } else {
+            path.extension().is_some_and(|e| e == "eml")
+        }
+    })
+}
+
+fn new_id() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("the system's random source");
+    format!("ws-{}", hex::encode(bytes))
+}
