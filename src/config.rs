@@ -32,6 +32,8 @@ pub struct Config {
     pub send: SendSettings,
     pub transport: TransportConfig,
     pub ledger_path: PathBuf,
+    /// How long a write waits for another process's lock on the ledger.
+    pub ledger_busy_timeout: TimeDelta,
     pub dkim: Option<DkimConfig>,
     pub run: RunSettings,
     pub preview: PreviewSettings,
@@ -388,6 +390,7 @@ struct RawTransport {
 #[serde(deny_unknown_fields)]
 struct RawLedger {
     path: Option<String>,
+    busy_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -676,6 +679,7 @@ impl Checker<'_> {
 
         let transport = self.transport(raw.transport);
         let ledger_path = self.path(raw.ledger.path.as_deref().unwrap_or("state/xsell.db"));
+        let ledger_busy_timeout = self.duration(raw.ledger.busy_timeout, TimeDelta::minutes(1));
         let dkim = raw.dkim.map(|d| DkimConfig {
             domain: d.domain,
             selector: d.selector,
@@ -704,6 +708,7 @@ impl Checker<'_> {
                 send,
                 transport,
                 ledger_path,
+                ledger_busy_timeout,
                 dkim,
                 run,
                 preview,

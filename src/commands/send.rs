@@ -207,5 +207,12 @@ pub(crate) fn workspace_ledger(
         crate::config::TransportConfig::Outbox { dir } => Some(dir.as_path()),
         crate::config::TransportConfig::Smtp(_) => None,
     };
-    Ledger::open_for_workspace(&config.root, &config.ledger_path, outbox, creation)
+    let ledger = Ledger::open_for_workspace(&config.root, &config.ledger_path, outbox, creation)?;
+    ledger.set_busy_timeout(
+        config
+            .ledger_busy_timeout
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(60)),
+    )?;
+    Ok(ledger)
 }

@@ -252,6 +252,13 @@ impl Ledger {
         }
     }
 
+    /// How long a write waits for another process's lock (a minute by default).
+    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<()> {
+        self.connection
+            .busy_timeout(timeout)
+            .map_err(|e| ledger_error(&self.path, e))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -1090,7 +1097,13 @@ fn upsert(
 }
 
 fn ledger_error(path: &Path, error: impl std::fmt::Display) -> Error {
-    Error::internal(format!("ledger {}: {error}", path.display()))
+    let text = error.to_string();
+    let remedy = if text.contains("database is locked") || text.contains("database is busy") {
+        " — another program held the ledger locked longer than `[ledger] busy_timeout` (a sqlite3 shell, a backup, a stuck process?); close it and run again"
+    } else {
+        ""
+    };
+    Error::internal(format!("ledger {}: {text}{remedy}", path.display()))
 }
 
 /// `pid:start-time-in-clock-ticks` of this process (Linux), `pid` elsewhere.

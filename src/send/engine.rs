@@ -170,24 +170,28 @@ where
                 let handled = AssertUnwindSafe(context.handle(message, &mut summary))
                     .catch_unwind()
                     .await;
-                match handled {
-                    Ok(result) => result?,
-                    Err(payload) => {
-                        context.panicked(&key, &email, &*payload, &mut summary)?;
-                    }
+                let outcome = match handled {
+                    Ok(result) => result,
+                    Err(payload) => context.panicked(&key, &email, &*payload, &mut summary),
+                };
+                if let Err(error) = outcome {
+                    // The ledger cannot record: stop everyone, keep what was counted.
+                    context.stop.store(true, Ordering::Relaxed);
+                    return (summary, Some(error));
                 }
             }
-            Ok::<_, crate::error::Error>(summary)
+            (summary, None)
         }));
     }
     let mut summary = SendSummary::default();
     let mut first_error = None;
     for task in tasks {
         match task.await {
-            Ok(Ok(part)) => summary.merge(part),
-            Ok(Err(error)) => {
-                stop.store(true, Ordering::Relaxed);
-                first_error.get_or_insert(error);
+            Ok((part, error)) => {
+                summary.merge(part);
+                if let Some(error) = error {
+                    first_error.get_or_insert(error);
+                }
             }
             Err(join) => {
                 first_error.get_or_insert(crate::error::Error::internal(format!(
@@ -231,10 +235,15 @@ where
             options.limit.unwrap_or_default()
         ));
     }
-    match first_error {
-        Some(error) => Err(error),
-        None => Ok(summary),
+    if let Some(error) = first_error {
+        // Counted so far and recorded stays so; a message sent whose outcome
+        // could not be recorded is an unconfirmed claim the next run lists.
+        summary.stopped = Some(format!(
+            "stopped: {}; what was sent before is recorded, a message in flight may be an unconfirmed claim (listed by the next run), the rest is untouched and a later run continues",
+            crate::commands::describe_error(&error)
+        ));
     }
+    Ok(summary)
 }
 
 struct Worker {

@@ -288,3 +288,64 @@ fn a_lost_ledger_stops_the_send_instead_of_resending_everything() {
         "{run:?}"
     );
 }
+
+/// Another program locks the ledger in the middle of a send: the send stops
+/// with its summary, the cause and the remedy, and exits 2; what it
+/// reported sent is in the outbox and the ledger.
+#[test]
+fn a_ledger_locked_mid_send_keeps_the_summary_and_names_the_cause() {
+    let workspace = Workspace::example();
+    let config = workspace
+        .read("xsell.toml")
+        .replace("rate = 200 ", "rate = 40 ")
+        .replace("burst = 200", "burst = 1")
+        .replace(
+            "path = \"state/xsell.db\"",
+            "path = \"state/xsell.db\"\nbusy_timeout = \"1s\"",
+        );
+    workspace.write("xsell.toml", &config);
+    assert_eq!(workspace.xsell(&["ledger", "init"]).code, 0);
+    let child = workspace
+        .command(&["--now", NOW, "--format", "json", "send", CAMPAIGN])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while eml_count(&workspace) < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the send did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let locker = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)\nc.execute('BEGIN EXCLUSIVE')\ntime.sleep(4)\nc.execute('COMMIT')")
+        .arg(workspace.path().join("state/xsell.db"))
+        .status();
+    let run = Run::from(child.wait_with_output().unwrap());
+    assert!(locker.unwrap().success());
+    assert_eq!(run.code, 2, "{run:?}");
+    let report = report(&run);
+    let stopped = report["stopped"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{run:?}"));
+    assert!(
+        stopped.contains("database is locked")
+            && stopped.contains(
+                "another program held the ledger locked longer than `[ledger] busy_timeout`"
+            ),
+        "{stopped}"
+    );
+    let sent = report["sent"].as_u64().unwrap() as usize;
+    assert!((20..136).contains(&sent), "{run:?}");
+    let ledger = ledger(&workspace);
+    let recorded = ledger
+        .messages_in_state(Some(CAMPAIGN), State::Sent)
+        .unwrap()
+        .len();
+    let unconfirmed = ledger.unconfirmed(Some(CAMPAIGN)).unwrap().len();
+    assert_eq!(recorded, sent, "{run:?}");
+    assert_eq!(eml_count(&workspace), sent + unconfirmed, "{run:?}");
+}
