@@ -58,7 +58,8 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
     let root = &global.workspace;
     let now = global.now.unwrap_or_else(Utc::now);
     let config = crate::config::Config::load(root)?;
-    let _lock = if args.dry_run {
+    let config_ledger = config.ledger_path.clone();
+    let lock = if args.dry_run {
         None
     } else {
         let wait = match config.run.on_overlap {
@@ -90,6 +91,22 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
             Err(error) => return Err(Error::internal(error.to_string())),
         }
     };
+    let outcome = run_locked(global, args, now);
+    // A run that stopped before the workspace had a ledger (a bad file, no
+    // secret) leaves no lock file: it would read as a trace of earlier sends.
+    if let Some(lock) = lock {
+        let path = lock.path().to_path_buf();
+        drop(lock);
+        if !std::fs::metadata(&config_ledger).is_ok_and(|m| m.len() > 0) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    outcome
+}
+
+/// The run itself, with the lock held.
+fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32> {
+    let root = &global.workspace;
     let workspace = Workspace::open(root)?;
     for only in &args.only {
         workspace.campaign(only)?;

@@ -64,9 +64,12 @@ pub(crate) fn sender(
     now: i64,
     dry_run: bool,
 ) -> Result<Sender> {
-    let key = match transport {
-        TransportSpec::Smtp(_) if !dry_run => SigningKey::require_real(&workspace.config)?,
-        _ => SigningKey::from_config(&workspace.config),
+    // Anything recorded as sent carries links and codes signed with this key:
+    // the development key (public in the source) is for dry runs only.
+    let key = if dry_run {
+        SigningKey::from_config(&workspace.config)
+    } else {
+        SigningKey::require_real(&workspace.config)?
     };
     let renderer = Renderer::load(&workspace.config, &workspace.campaigns)?;
     let ledger = if dry_run {
