@@ -350,8 +350,8 @@ fn read_catalog(
                 .unwrap_or(0),
             stock: integer(required(row, STOCK, "stock")?, "stock")?,
             created_at: timestamp(required(row, CREATED_AT, "created_at")?, source)?,
-            url: required(row, URL, "url")?.into(),
-            image_url: row.get(IMAGE_URL).unwrap_or_default().into(),
+            url: web_url(required(row, URL, "url")?, "url")?.into(),
+            image_url: web_url(row.get(IMAGE_URL).unwrap_or_default(), "image_url")?.into(),
             family: row.get(FAMILY).map(|f| store.families.intern(f)),
             level: row.get(LEVEL).map(|t| integer(t, "level")).transpose()?,
             compare_at_price: row
@@ -710,14 +710,16 @@ fn derive_product(
             .transpose()?
             .unwrap_or(1),
         created_at: ts,
-        url: default("url")
-            .unwrap_or_default()
-            .replace("{id}", id)
-            .into(),
-        image_url: default("image_url")
-            .unwrap_or_default()
-            .replace("{id}", id)
-            .into(),
+        url: web_url(
+            &default("url").unwrap_or_default().replace("{id}", id),
+            "url",
+        )?
+        .into(),
+        image_url: web_url(
+            &default("image_url").unwrap_or_default().replace("{id}", id),
+            "image_url",
+        )?
+        .into(),
         family: None,
         level: None,
         compare_at_price: None,
@@ -891,6 +893,24 @@ fn within_limit(value: Decimal, text: &str, field: &str) -> Result<Decimal, Stri
         ));
     }
     Ok(value)
+}
+
+/// A link from the data that will be written into messages: only `http(s)`
+/// (a `javascript:` or `data:` URL would run or hide content in a mail
+/// client or the preview); empty is allowed (no link).
+fn web_url<'a>(text: &'a str, field: &str) -> Result<&'a str, String> {
+    if text.is_empty() {
+        return Ok(text);
+    }
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(text),
+        _ => {
+            let shown: String = text.chars().take(60).flat_map(char::escape_debug).collect();
+            Err(format!(
+                "invalid {field} `{shown}`: only http:// and https:// links may go into a message"
+            ))
+        }
+    }
 }
 
 fn currency(text: &str) -> Result<Currency, String> {

@@ -52,7 +52,10 @@ impl Ledger {
         }
         if size.is_none_or(|s| s == 0) {
             if creation == Creation::IfNeverSent || creation == Creation::Init {
-                if let Some(evidence) = earlier_sends(&marker, path, outbox) {
+                let created_meanwhile = || std::fs::metadata(path).is_ok_and(|m| m.len() > 0);
+                if let Some(evidence) =
+                    earlier_sends(&marker, path, outbox).filter(|_| !created_meanwhile())
+                {
                     return Err(Error::usage(format!(
                         "no ledger at {}, but {evidence} shows this workspace has sent before: a fresh ledger would send every open moment again. Restore the ledger (or correct `[ledger] path` in xsell.toml); if you are sure, start a new one with `xsell ledger init --force`",
                         path.display()
@@ -64,15 +67,14 @@ impl Ledger {
                     Error::internal(format!("cannot remove {}: {e}", path.display()))
                 })?;
             }
-            let mut ledger = Ledger::open(path)?;
-            let id = remembered.unwrap_or_else(new_id);
-            ledger.set_meta(WORKSPACE_ID, &id)?;
-            write_marker(&marker, &id)?;
-            eprintln!(
-                "note: created a new ledger at {} (workspace {id})",
-                path.display()
-            );
-            return Ok(ledger);
+            let id = remembered.clone().unwrap_or_else(new_id);
+            if create_atomically(path, &id)? {
+                write_marker(&marker, &id)?;
+                eprintln!(
+                    "note: created a new ledger at {} (workspace {id})",
+                    path.display()
+                );
+            }
         }
         let mut ledger = Ledger::open(path)?;
         match (remembered, ledger.meta(WORKSPACE_ID)?) {
@@ -94,6 +96,30 @@ impl Ledger {
             }
         }
         Ok(ledger)
+    }
+}
+
+/// Creates a complete ledger at `path` (schema and workspace id) in one
+/// step: built aside, then linked into place, which fails if another
+/// process got there first (two first sends at once). `false`: it did.
+fn create_atomically(path: &Path, id: &str) -> Result<bool> {
+    let aside = PathBuf::from(format!("{}.new-{}", path.display(), std::process::id()));
+    let io = |what: &str, e: std::io::Error| {
+        Error::internal(format!("cannot {what} {}: {e}", path.display()))
+    };
+    {
+        let mut ledger = Ledger::open(&aside)?;
+        ledger.set_meta(WORKSPACE_ID, id)?;
+        // Closing checkpoints the write-ahead log into the file.
+    }
+    let linked = std::fs::hard_link(&aside, path);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", aside.display()));
+    }
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io("create", e)),
     }
 }
 

@@ -73,6 +73,8 @@ impl Selected {
 /// Shared by every request and the file watcher.
 pub struct Shared {
     pub root: PathBuf,
+    /// The address the server listens on (its only name besides loopback's).
+    pub bind: IpAddr,
     pub now: Option<i64>,
     pub transport: Option<String>,
     current: RwLock<Arc<Snapshot>>,
@@ -170,6 +172,7 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
     let (reloads, _) = channel::channel(0);
     let shared = Arc::new(Shared {
         root: options.root.clone(),
+        bind: options.bind,
         now: options.now,
         transport: options.transport.clone(),
         current: RwLock::new(Arc::new(Snapshot {

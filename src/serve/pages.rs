@@ -5,6 +5,10 @@
 
 use std::fmt::Write;
 
+/// The preview frames may be read by the page (same origin) and open links
+/// in new tabs, but run no script: a message's HTML comes from data.
+pub const FRAME_SANDBOX: &str = "allow-same-origin allow-popups allow-popups-to-escape-sandbox";
+
 use super::{Selected, Snapshot};
 use crate::calendar::rfc3339;
 use crate::diagnostic::Diagnostic;
@@ -324,8 +328,8 @@ pub fn view(p: &MessagePage<'_>) -> String {
 {status}
 <div class="workbench">
 <div class="frames">
-<figure class="frame desktop"><figcaption>Desktop · 680 px</figcaption><iframe id="desktop" title="Desktop" src="{src}" width="680" height="900"></iframe></figure>
-<figure class="frame mobile"><figcaption>Mobile · 375 px</figcaption><iframe id="mobile" title="Mobile" src="{src}" width="375" height="900"></iframe></figure>
+<figure class="frame desktop"><figcaption>Desktop · 680 px</figcaption><iframe id="desktop" title="Desktop" sandbox="{FRAME_SANDBOX}" src="{src}" width="680" height="900"></iframe></figure>
+<figure class="frame mobile"><figcaption>Mobile · 375 px</figcaption><iframe id="mobile" title="Mobile" sandbox="{FRAME_SANDBOX}" src="{src}" width="375" height="900"></iframe></figure>
 </div>
 <aside class="panel" id="panel">"#,
         from = escape(&previewer.config.sender.from.to_string()),

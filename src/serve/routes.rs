@@ -39,6 +39,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/assets/app.css", get(style))
         .route("/assets/app.js", get(script))
         .layer(axum::middleware::from_fn(answer_panics))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            only_our_own_names,
+        ))
         .with_state(shared)
 }
 
@@ -54,6 +58,61 @@ pub struct Selection {
     /// Customer search.
     #[serde(default)]
     pub q: Option<String>,
+}
+
+/// A rendered message is data-driven HTML: no script runs in it, no form
+/// posts from it, no plugin loads (images, styles and fonts may come from anywhere, as in a mail client).
+const MESSAGE_POLICY: &str = "default-src 'none'; img-src * data:; style-src * 'unsafe-inline'; font-src * data:; script-src 'none'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'";
+
+/// Refuses requests whose `Host` is not one of the server's own names
+/// (loopback or the `--bind` address), and any `Origin` but our own pages.
+/// A page on `attacker.example` whose name a DNS-rebinding attack has
+/// pointed at 127.0.0.1 reaches the server with its own name as `Host`: it
+/// can neither read customer lists nor post test sends or open live reload.
+async fn only_our_own_names(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !is_our_host(host, shared.bind) {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "the preview server answers only to 127.0.0.1, localhost, [::1] or its --bind address",
+        );
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        if origin.to_str().ok() != Some(&format!("http://{host}")) {
+            return problem(
+                StatusCode::FORBIDDEN,
+                "requests from other sites' pages are refused",
+            );
+        }
+    }
+    next.run(request).await
+}
+
+/// `host[:port]` names this server.
+fn is_our_host(host: &str, bind: std::net::IpAddr) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((name, port))
+            if !name.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
+    };
+    let bind = match bind {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+    };
+    name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "[::1]" || name == bind
 }
 
 /// A page's answer when something is wrong with the request itself.
@@ -301,7 +360,14 @@ async fn message_part(
     match preview_for(&selected, customer).await {
         Ok(Ok(preview)) => {
             let (content_type, body) = part(&preview);
-            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+            (
+                [
+                    (header::CONTENT_TYPE, content_type),
+                    (header::CONTENT_SECURITY_POLICY, MESSAGE_POLICY),
+                ],
+                body,
+            )
+                .into_response()
         }
         Ok(Err(error)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -489,6 +555,32 @@ async fn script() -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_servers_own_names_are_hosts() {
+        let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+        for host in [
+            "127.0.0.1:8025",
+            "localhost:8025",
+            "LOCALHOST",
+            "[::1]:8025",
+            "127.0.0.1",
+        ] {
+            assert!(is_our_host(host, loopback), "{host}");
+        }
+        for host in [
+            "rebind.attacker.example:8025",
+            "127.0.0.2:8025",
+            "localhost.attacker.example",
+            "",
+            "[::1]x",
+        ] {
+            assert!(!is_our_host(host, loopback), "{host}");
+        }
+        let lan = std::net::IpAddr::from([192, 168, 1, 20]);
+        assert!(is_our_host("192.168.1.20:8025", lan));
+        assert!(!is_our_host("192.168.1.21:8025", lan));
+    }
 
     #[test]
     fn test_recipients_are_addresses_or_domains() {

@@ -400,3 +400,33 @@ fn without_the_secret_nothing_is_sent_or_recorded() {
         "a dry run creates no ledger"
     );
 }
+
+/// Only http(s) links from the data reach a message: a `javascript:` or
+/// `data:` product URL is a located data error.
+#[test]
+fn script_and_data_urls_from_the_catalog_are_located_errors() {
+    for (column, bad) in [
+        ("url", "javascript:alert(document.domain)"),
+        ("image_url", "data:text/html;base64,PHNjcmlwdD4="),
+    ] {
+        let workspace = Workspace::example();
+        let catalog = workspace.read("fixtures/catalog.csv");
+        let mut lines: Vec<String> = catalog.lines().map(str::to_string).collect();
+        let header: Vec<&str> = lines[0].split(',').collect();
+        let at = header.iter().position(|c| *c == column).unwrap();
+        let mut fields: Vec<String> = lines[5].split(',').map(str::to_string).collect();
+        fields[at] = format!("\"{bad}\"");
+        lines[5] = fields.join(",");
+        workspace.write("fixtures/catalog.csv", &(lines.join("\n") + "\n"));
+        for args in [vec!["check"], vec!["--now", NOW, "send", CAMPAIGN]] {
+            let run = workspace.xsell(&args);
+            assert_eq!(run.code, 1, "{run:?}");
+            assert!(
+                run.stderr.contains("fixtures/catalog.csv:6")
+                    && run.stderr.contains(&format!("invalid {column} `{bad}`: only http:// and https:// links may go into a message")),
+                "{run:?}"
+            );
+        }
+        assert!(!workspace.path().join("outbox").exists());
+    }
+}

@@ -435,7 +435,10 @@ fn test_sends_need_the_config_and_our_own_pages() {
     // Another site's page cannot make the server send.
     let (status, body) = post(Some("https://evil.example"));
     assert_eq!(status, 403, "{body}");
-    assert!(body.contains("from the preview page only"), "{body}");
+    assert!(
+        body.contains("requests from other sites&#39; pages are refused"),
+        "{body}"
+    );
 
     // Turning test sends off in xsell.toml takes effect without a restart.
     let config = workspace.read("xsell.toml");
@@ -535,4 +538,90 @@ fn a_panic_while_previewing_is_a_500_page_and_the_server_goes_on() {
     );
     let (status, body) = part("C000090");
     assert_eq!(status, 200, "{body}");
+}
+
+/// DNS rebinding: a page on another name that resolves to 127.0.0.1 gets
+/// nothing — no customer search, no test send, no live-reload socket — and
+/// a WebSocket from another site's page is refused. Messages are framed
+/// in sandboxed iframes and served with a Content-Security-Policy.
+#[test]
+fn other_names_and_origins_are_refused_and_messages_are_sandboxed() {
+    use std::io::{Read, Write};
+    let workspace = Workspace::example();
+    let serve = Serve::start(&workspace, &[]);
+    let http = reqwest::blocking::Client::new();
+    let port = serve.base.rsplit(':').next().unwrap().to_string();
+    let search = format!("{}/c/post-purchase-completion?q=example.com", serve.base);
+    let rebound = http
+        .get(&search)
+        .header("Host", format!("rebind.attacker.example:{port}"))
+        .send()
+        .unwrap();
+    assert_eq!(rebound.status().as_u16(), 403);
+    let body = rebound.text().unwrap();
+    assert!(!body.contains("@example.com"), "{body}");
+    let post = http
+        .post(format!(
+            "{}/c/post-purchase-completion/send-test",
+            serve.base
+        ))
+        .header("Host", format!("rebind.attacker.example:{port}"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("customer=C000065&to=designer%40shop.example")
+        .send()
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 403);
+    // Our own names still work.
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+        let ok = http.get(&search).header("Host", host).send().unwrap();
+        assert_eq!(ok.status().as_u16(), 200);
+    }
+
+    // The live-reload socket: our page's Origin upgrades, another's does not.
+    let upgrade = |origin: &str| {
+        let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+        write!(
+            stream,
+            "GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: {origin}\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = [0u8; 64];
+        let n = stream.read(&mut answer).unwrap();
+        String::from_utf8_lossy(&answer[..n]).to_string()
+    };
+    assert!(upgrade(&format!("http://127.0.0.1:{port}")).starts_with("HTTP/1.1 101"));
+    let foreign = upgrade("https://attacker.example");
+    assert!(foreign.starts_with("HTTP/1.1 403"), "{foreign}");
+
+    // Messages: sandboxed frames, no script.
+    let page = http
+        .get(format!(
+            "{}/c/post-purchase-completion?customer=C000065",
+            serve.base
+        ))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(
+        page.matches(r#"sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox""#)
+            .count(),
+        2,
+        "{page}"
+    );
+    let message = http
+        .get(format!(
+            "{}/c/post-purchase-completion/message.html?customer=C000065",
+            serve.base
+        ))
+        .send()
+        .unwrap();
+    let policy = message.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        policy.contains("script-src 'none'") && policy.contains("form-action 'none'"),
+        "{policy}"
+    );
 }
