@@ -101,7 +101,12 @@ pub struct SourceConfig {
     /// HTTP sources: timeout per attempt, attempts in all.
     pub timeout: TimeDelta,
     pub attempts: u32,
+    /// HTTP sources: the largest body accepted.
+    pub max_bytes: u64,
 }
+
+/// The largest HTTP data source accepted unless `max_bytes` says otherwise.
+pub const DEFAULT_MAX_BYTES: u64 = 512 << 20;
 
 /// Skip a row when its `column` starts with `prefix`, or (with `empty`) has no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,9 +141,62 @@ impl SourceLocation {
     pub fn display(&self, root: &Path) -> PathBuf {
         match self {
             SourceLocation::File(path) => crate::diagnostic::display_path(root, path),
-            SourceLocation::Url(url) => PathBuf::from(url),
+            SourceLocation::Url(url) => PathBuf::from(redact_url(url)),
         }
     }
+}
+
+/// A URL as it may be shown: without the password (or token) in it.
+pub fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) if url.password().is_some() || !url.username().is_empty() => {
+            let _ = url.set_username("***");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Ok(_) => text.to_string(),
+        Err(_) => "(a URL that does not parse)".to_string(),
+    }
+}
+
+/// Keys that hold a secret: never written in `xsell.toml` (it is in git and
+/// in logs), only named through an environment variable.
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "signing_key",
+    "api_key",
+    "apikey",
+    "token",
+    "access_token",
+    "private_key",
+];
+
+/// Each line of `text` that assigns a secret key, as a problem that does
+/// not repeat the value.
+fn typed_secrets(text: &str) -> Diagnostics {
+    let mut problems = Diagnostics::default();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let Some((key, _)) = trimmed.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().trim_matches('"').to_ascii_lowercase();
+        if SECRET_KEYS.contains(&key.as_str()) {
+            let column = line.len() - trimmed.len() + 1;
+            problems.push(Diagnostic {
+                file: CONFIG_FILE.into(),
+                line: index + 1,
+                column,
+                message: format!(
+                    "`{key}` holds a secret: do not write it in {CONFIG_FILE} (it ends up in git and in logs); put it in an environment variable and name the variable (`{key}_env = \"NAME\"` where the section has one)"
+                ),
+                source_line: Some(format!("{}{key} = …", &line[..column - 1])),
+            });
+        }
+    }
+    problems
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -334,6 +392,7 @@ struct RawSource {
     from_events: Option<Spanned<bool>>,
     timeout: Option<Spanned<String>>,
     attempts: Option<u32>,
+    max_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -479,6 +538,10 @@ impl Config {
 
     /// Checks the text of an `xsell.toml` whose folder is `root`.
     pub fn parse(root: &Path, text: &str) -> Result<Config, Diagnostics> {
+        let secrets = typed_secrets(text);
+        if !secrets.is_empty() {
+            return Err(secrets);
+        }
         let raw: RawConfig = toml::from_str(text).map_err(|error| {
             let offset = error.span().map_or(0, |span| span.start);
             Diagnostic::at_offset(
@@ -520,6 +583,13 @@ impl Checker<'_> {
     /// A data path, where `${NAME}` is replaced by the environment variable
     /// (so a workspace can point at data kept outside the repository).
     fn data_path(&mut self, text: &Spanned<String>) -> PathBuf {
+        let expanded = self.expand_env(text, "path");
+        self.path(&expanded)
+    }
+
+    /// `text` with each `${NAME}` replaced by the environment variable (a
+    /// data URL's credentials live there, not in the file).
+    fn expand_env(&mut self, text: &Spanned<String>, what: &str) -> String {
         let mut expanded = String::new();
         let mut rest = text.get_ref().as_str();
         while let Some(start) = rest.find("${") {
@@ -532,13 +602,13 @@ impl Checker<'_> {
                 Ok(value) => expanded.push_str(&value),
                 Err(_) => self.problem(
                     text,
-                    format!("environment variable `{name}` is not set (used in this path)"),
+                    format!("environment variable `{name}` is not set (used in this {what})"),
                 ),
             }
             rest = &rest[start + end + 1..];
         }
         expanded.push_str(rest);
-        self.path(&expanded)
+        expanded
     }
 
     fn timezone(&mut self, value: Option<Spanned<String>>, default: Tz) -> Tz {
@@ -767,9 +837,9 @@ impl Checker<'_> {
                 SourceLocation::default()
             }
             (_, Some(url)) => {
-                let text = url.get_ref();
+                let text = self.expand_env(&url, "URL");
                 if text.starts_with("http://") || text.starts_with("https://") {
-                    SourceLocation::Url(url.into_inner())
+                    SourceLocation::Url(text)
                 } else {
                     self.problem(
                         &url,
@@ -893,6 +963,7 @@ impl Checker<'_> {
             from_events,
             timeout: self.duration(raw.timeout, TimeDelta::seconds(30)),
             attempts: raw.attempts.unwrap_or(3).max(1),
+            max_bytes: raw.max_bytes.unwrap_or(DEFAULT_MAX_BYTES).max(1),
         }
     }
 

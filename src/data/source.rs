@@ -50,7 +50,20 @@ pub fn open(source: &SourceConfig) -> Result<Opened, String> {
 pub fn fetch(url: &str, source: &SourceConfig) -> Result<Vec<u8>, String> {
     install_crypto_provider();
     let timeout = source.timeout.to_std().unwrap_or(Duration::from_secs(30));
+    let allow_private = host_is_private(url);
     let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 {
+                attempt.error("more than 5 redirects")
+            } else if !allow_private && url_is_private(attempt.url()) {
+                let target = crate::config::redact_url(attempt.url().as_str());
+                attempt.error(format!(
+                    "refused a redirect to a loopback or private address ({target})"
+                ))
+            } else {
+                attempt.follow()
+            }
+        }))
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("xsell/", env!("CARGO_PKG_VERSION")))
@@ -61,7 +74,7 @@ pub fn fetch(url: &str, source: &SourceConfig) -> Result<Vec<u8>, String> {
         if attempt > 1 {
             std::thread::sleep(Duration::from_millis(200 * (1 << (attempt - 2).min(5))));
         }
-        match fetch_once(&client, url) {
+        match fetch_once(&client, url, source.max_bytes) {
             Ok(bytes) => return Ok(bytes),
             Err(Fetch::Retryable(problem)) => last_problem = problem,
             Err(Fetch::Fatal(problem)) => return Err(problem),
@@ -78,8 +91,13 @@ enum Fetch {
     Fatal(String),
 }
 
-fn fetch_once(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>, Fetch> {
+fn fetch_once(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    max_bytes: u64,
+) -> Result<Vec<u8>, Fetch> {
     let response = client.get(url).send().map_err(|error| {
+        let error = error.without_url();
         let message = format!("GET failed: {}", error_chain(&error));
         if error.is_timeout() || error.is_connect() || error.is_request() {
             Fetch::Retryable(message)
@@ -95,14 +113,29 @@ fn fetch_once(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>, 
         return Err(Fetch::Fatal(format!("server answered HTTP {status}")));
     }
     let announced = response.content_length();
-    let bytes = response.bytes().map_err(|error| {
-        let message = format!("the response body was cut off: {}", error_chain(&error));
-        if error.is_timeout() {
-            Fetch::Retryable(message)
-        } else {
-            Fetch::Fatal(message)
-        }
-    })?;
+    let too_large = |size: String| {
+        Fetch::Fatal(format!(
+            "the response is larger than `max_bytes` ({max_bytes}): {size}; raise `max_bytes` for this source if that is expected"
+        ))
+    };
+    if let Some(announced) = announced.filter(|a| *a > max_bytes) {
+        return Err(too_large(format!("{announced} bytes announced")));
+    }
+    let mut bytes = Vec::new();
+    response
+        .take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| {
+            let message = format!("the response body was cut off: {}", error_chain(&error));
+            if error.kind() == std::io::ErrorKind::TimedOut {
+                Fetch::Retryable(message)
+            } else {
+                Fetch::Fatal(message)
+            }
+        })?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large("more than that arrived".into()));
+    }
     if let Some(announced) = announced
         && announced != bytes.len() as u64
     {
@@ -111,7 +144,42 @@ fn fetch_once(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>, 
             bytes.len()
         )));
     }
-    Ok(bytes.to_vec())
+    Ok(bytes)
+}
+
+/// Whether the URL's host is (or resolves to) a loopback, private,
+/// link-local or unspecified address.
+fn url_is_private(url: &url::Url) -> bool {
+    use std::net::{IpAddr, ToSocketAddrs};
+    let private = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+    };
+    match url.host() {
+        Some(url::Host::Ipv4(v4)) => private(IpAddr::V4(v4)),
+        Some(url::Host::Ipv6(v6)) => private(IpAddr::V6(v6)),
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || (name, url.port_or_known_default().unwrap_or(80))
+                    .to_socket_addrs()
+                    .is_ok_and(|mut addrs| addrs.any(|a| private(a.ip())))
+        }
+        None => true,
+    }
+}
+
+fn host_is_private(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| url_is_private(&u))
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -131,4 +199,32 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 /// rustls needs one process-wide crypto provider; we use ring (no C toolchain beyond cc).
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_and_private_addresses_are_told_apart_from_public_ones() {
+        for private in [
+            "http://127.0.0.1:8080/x",
+            "http://localhost/x",
+            "http://10.1.2.3/",
+            "http://172.16.0.1/",
+            "http://192.168.1.1/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/",
+            "http://[fd00::1]/",
+            "http://0.0.0.0/",
+        ] {
+            assert!(host_is_private(private), "{private}");
+        }
+        for public in [
+            "https://93.184.215.14/data.csv",
+            "http://[2606:4700::1111]/",
+        ] {
+            assert!(!host_is_private(public), "{public}");
+        }
+    }
 }

@@ -371,3 +371,115 @@ fn data_paths_may_use_environment_variables_and_say_when_one_is_missing() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.starts_with("xsell.toml:9:19: environment variable `XSELL_TEST_UNSET_VARIABLE` is not set (used in this path)\n"), "{run:?}");
 }
+
+fn workspace_with_events_source(source: &str) -> Workspace {
+    let workspace = Workspace::tiny(TINY_CATALOG, TINY_CUSTOMERS, TINY_EVENTS);
+    let config = workspace.read("xsell.toml").replace(
+        r#"events = { path = "data/events.csv" }"#,
+        &format!("events = {source}"),
+    );
+    workspace.write("xsell.toml", &config);
+    workspace
+}
+
+/// An HTTP source larger than `max_bytes` is refused, whether its size is
+/// announced or not, before it can take the machine's memory.
+#[test]
+fn an_http_source_larger_than_max_bytes_is_refused() {
+    let body = TINY_EVENTS.repeat(20);
+    let chunked = format!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    for (response, size) in [
+        (
+            http_response("200 OK", &body),
+            format!("{} bytes announced", body.len()),
+        ),
+        (chunked, "more than that arrived".to_string()),
+    ] {
+        let server = serve(vec![response]);
+        let url = format!("{}/events.csv", server.url);
+        let workspace = workspace_with_events_source(&format!(
+            r#"{{ url = "{url}", attempts = 1, max_bytes = 1000 }}"#
+        ));
+        let run = workspace.xsell(&["check"]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr.starts_with(&format!(
+                "{url}: the response is larger than `max_bytes` (1000): {size}"
+            )),
+            "{run:?}"
+        );
+    }
+}
+
+/// Credentials in a data URL come from the environment and are never shown.
+#[test]
+fn data_url_credentials_come_from_the_environment_and_are_never_shown() {
+    let server = serve(vec![http_response("404 Not Found", "no")]);
+    let address = server.url.trim_start_matches("http://").to_string();
+    let workspace = workspace_with_events_source(&format!(
+        r#"{{ url = "http://shop:${{XSELL_TEST_DATA_PASSWORD}}@{address}/events.csv", attempts = 1 }}"#
+    ));
+    let mut command = workspace.command(&["check"]);
+    command.env("XSELL_TEST_DATA_PASSWORD", "hunter2-secret");
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        !run.stderr.contains("hunter2") && !run.stdout.contains("hunter2"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "http://***@{address}/events.csv: server answered HTTP 404"
+        )),
+        "{run:?}"
+    );
+    let run = workspace.xsell(&["check"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "environment variable `XSELL_TEST_DATA_PASSWORD` is not set (used in this URL)"
+        ),
+        "{run:?}"
+    );
+}
+
+/// A password typed into xsell.toml is an error that does not repeat it,
+/// in text and in JSON.
+#[test]
+fn a_secret_typed_into_the_config_is_an_error_that_does_not_repeat_it() {
+    let workspace = Workspace::tiny(TINY_CATALOG, TINY_CUSTOMERS, TINY_EVENTS);
+    let config = workspace.read("xsell.toml");
+    workspace.write(
+        "xsell.toml",
+        &format!("{config}[transport]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\npassword = \"hunter2-secret\"\n"),
+    );
+    let line = workspace
+        .read("xsell.toml")
+        .lines()
+        .position(|l| l.starts_with("password"))
+        .unwrap()
+        + 1;
+    for args in [vec!["check"], vec!["--format", "json", "check"]] {
+        let run = workspace.xsell(&args);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            !run.stderr.contains("hunter2") && !run.stdout.contains("hunter2"),
+            "{run:?}"
+        );
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(
+            all.contains("`password` holds a secret: do not write it in xsell.toml"),
+            "{run:?}"
+        );
+        assert!(
+            all.contains(&format!("xsell.toml:{line}:1"))
+                || all.contains(&format!("\"line\": {line}"))
+                || all.contains(&format!("\"line\":{line}")),
+            "{run:?}"
+        );
+    }
+}
