@@ -1040,8 +1040,11 @@ fn unknown_field_message(table: &str, field: &str, fields: &[&str]) -> String {
     )
 }
 
+/// An ISO 4217 code (`USD`, `EUR`, `JPY`), not just three capitals (`XYZ`).
 pub fn is_currency_code(code: &str) -> bool {
-    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
+    code.len() == 3
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && iso_currency::Currency::from_code(code).is_some()
 }
 
 #[cfg(test)]

@@ -879,6 +879,15 @@ impl Checker<'_> {
                 if *amount <= Decimal::ZERO {
                     self.problem(raw, format!("{key} must be more than 0"));
                 }
+                if *amount > crate::money::MAX_AMOUNT {
+                    self.problem(
+                        raw,
+                        format!(
+                            "{key} is larger than {} (the largest amount xsell accepts)",
+                            crate::money::MAX_AMOUNT
+                        ),
+                    );
+                }
                 Amount::Same(*amount)
             }
             RawAmount::PerCurrency(amounts) => {
@@ -891,6 +900,15 @@ impl Checker<'_> {
                     }
                     if *amount <= Decimal::ZERO {
                         self.problem(raw, format!("{key} must be more than 0"));
+                    }
+                    if *amount > crate::money::MAX_AMOUNT {
+                        self.problem(
+                            raw,
+                            format!(
+                                "{key} is larger than {} (the largest amount xsell accepts)",
+                                crate::money::MAX_AMOUNT
+                            ),
+                        );
                     }
                 }
                 Amount::PerCurrency(amounts.clone())

@@ -21,6 +21,8 @@ struct CheckReport<'a> {
     products: usize,
     customers: usize,
     events: usize,
+    /// What will not stop a send but will surprise: currencies the catalog does not price.
+    warnings: Vec<String>,
 }
 
 pub fn run(global: &Global, only: &[String]) -> Result<i32> {
@@ -73,6 +75,9 @@ pub fn run(global: &Global, only: &[String]) -> Result<i32> {
         products: store.map_or(0, |s| s.products().len()),
         customers: store.map_or(0, |s| s.customers().len()),
         events: store.map_or(0, |s| s.events().len()),
+        warnings: store
+            .map(|s| s.currency_gaps().iter().map(|g| g.to_string()).collect())
+            .unwrap_or_default(),
     };
     match global.format {
         Format::Json => super::print_json(&report)?,
@@ -127,6 +132,9 @@ fn print_text(report: &CheckReport<'_>) {
         for problem in &read.bad_row_messages {
             println!("           left out: {problem}");
         }
+    }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
     }
     if !report.ok {
         eprintln!("{}", report.problems);

@@ -915,6 +915,7 @@ fn web_url<'a>(text: &'a str, field: &str) -> Result<&'a str, String> {
 
 fn currency(text: &str) -> Result<Currency, String> {
     Currency::parse(text)
+        .filter(|c| crate::config::is_currency_code(c.code()))
         .ok_or_else(|| format!("invalid currency `{text}`: expected an ISO 4217 code like USD"))
 }
 

@@ -58,6 +58,8 @@ impl Names {
 #[derive(Debug, Default)]
 pub struct Store {
     pub(crate) products: Vec<Product>,
+    /// Every currency some product has a price in.
+    pub(crate) priced_currencies: Vec<Currency>,
     pub(crate) product_by_id: IdIndex,
     pub(crate) customers: Vec<Customer>,
     pub(crate) customer_by_id: IdIndex,
@@ -90,9 +92,98 @@ pub struct Store {
     pub(crate) orders_with_product: Vec<u32>,
 }
 
+/// A currency customers pay in that the catalog does not price everywhere.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CurrencyGap {
+    pub currency: Currency,
+    /// Customers paying in it, and the first of them.
+    pub customers: usize,
+    pub first_customer: String,
+    /// Products without a price in it (all of them when none has one).
+    pub unpriced: usize,
+    pub products: usize,
+    /// The first few of those products.
+    pub examples: Vec<String>,
+}
+
+impl std::fmt::Display for CurrencyGap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let who = format!(
+            "{} customer{} pay in {} (first: {})",
+            self.customers,
+            if self.customers == 1 { "" } else { "s" },
+            self.currency,
+            self.first_customer
+        );
+        if self.unpriced == self.products {
+            write!(
+                f,
+                "{who}, but no product has a price in {}: they are skipped (\"no prices in {}\") until the catalog's `prices` column gives {} prices",
+                self.currency, self.currency, self.currency
+            )
+        } else {
+            write!(
+                f,
+                "{who}, but {} of {} products have no price in {} ({}{}): those are not shown to them, and moments about them are skipped",
+                self.unpriced,
+                self.products,
+                self.currency,
+                self.examples.join(", "),
+                if self.unpriced > self.examples.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            )
+        }
+    }
+}
+
 impl Store {
+    /// The customers' currencies the catalog does not fully price.
+    pub fn currency_gaps(&self) -> Vec<CurrencyGap> {
+        let mut by_currency: std::collections::BTreeMap<Currency, (usize, &str)> =
+            Default::default();
+        for customer in &self.customers {
+            by_currency
+                .entry(customer.currency)
+                .or_insert((0, &customer.id))
+                .0 += 1;
+        }
+        by_currency
+            .into_iter()
+            .filter_map(|(currency, (customers, first))| {
+                let unpriced: Vec<&Product> = self
+                    .products
+                    .iter()
+                    .filter(|p| p.price_in(currency).is_none())
+                    .collect();
+                (!unpriced.is_empty()).then(|| CurrencyGap {
+                    currency,
+                    customers,
+                    first_customer: first.to_string(),
+                    unpriced: unpriced.len(),
+                    products: self.products.len(),
+                    examples: unpriced.iter().take(5).map(|p| p.id.to_string()).collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// Whether any product has a price in `currency`.
+    pub fn prices_in(&self, currency: Currency) -> bool {
+        self.priced_currencies.contains(&currency)
+    }
+
     pub(crate) fn add_product(&mut self, product: Product) -> ProductIx {
         let ix = self.products.len() as ProductIx;
+        for currency in
+            std::iter::once(product.currency).chain(product.other_prices.iter().map(|(c, _)| *c))
+        {
+            if !self.priced_currencies.contains(&currency) {
+                self.priced_currencies.push(currency);
+            }
+        }
         self.products.push(product);
         let products = &self.products;
         self.product_by_id

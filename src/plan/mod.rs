@@ -19,6 +19,7 @@
 mod tests;
 pub mod view;
 
+use crate::data::{Currency, ProductIx};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -104,6 +105,13 @@ pub enum SkipReason {
     Offer {
         problem: OfferProblem,
     },
+    /// The catalog has no price in the customer's currency for the
+    /// moment's products (or for any product): nothing can be shown.
+    NotPriced {
+        currency: Currency,
+        /// The moment's first product, when the catalog prices others.
+        product: Option<String>,
+    },
 }
 
 impl SkipReason {
@@ -133,6 +141,7 @@ impl SkipReason {
                     format!("no offer in {currency}")
                 }
             },
+            SkipReason::NotPriced { currency, .. } => format!("no prices in {currency}"),
         }
     }
 
@@ -335,6 +344,17 @@ pub fn compose(
     resolver: &dyn ListResolver,
 ) -> Result<PlannedMessage, SkippedMessage> {
     let store = inputs.store;
+    let currency = store.customer(occurrence.customer).currency;
+    let unpriced = |p: &ProductIx| store.product(*p).price_in(currency).is_none();
+    if !store.prices_in(currency)
+        || (!occurrence.products.is_empty() && occurrence.products.iter().all(unpriced))
+    {
+        let product = store
+            .prices_in(currency)
+            .then(|| store.product(occurrence.products[0]).id.to_string());
+        let reason = SkipReason::NotPriced { currency, product };
+        return Err(SkippedMessage { occurrence, reason });
+    }
     let moment = campaign.trigger.is_some().then_some(&occurrence);
     let lists = resolver.resolve(store, campaign, occurrence.customer, moment, now);
     if let Some(empty) = lists

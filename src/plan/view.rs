@@ -231,6 +231,14 @@ pub fn describe_reason(campaign: &Campaign, reason: &SkipReason) -> String {
             format!("list {list} is empty (on_empty: skip_recipient)")
         }
         SkipReason::Offer { problem } => problem.to_string(),
+        SkipReason::NotPriced {
+            currency,
+            product: None,
+        } => format!("no product in the catalog has a price in {currency}"),
+        SkipReason::NotPriced {
+            currency,
+            product: Some(product),
+        } => format!("{product} (the moment's product) has no price in {currency}"),
     }
 }
 

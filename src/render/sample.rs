@@ -34,7 +34,10 @@ pub fn sample_customer(store: &Store) -> Option<CustomerIx> {
     (0..customers.len() as CustomerIx)
         .find(|&ix| {
             let customer = store.customer(ix);
-            customer.consent && !customer.first_name.is_empty() && store.order_count(ix) > 0
+            customer.consent
+                && !customer.first_name.is_empty()
+                && store.order_count(ix) > 0
+                && store.prices_in(customer.currency)
         })
         .or((!customers.is_empty()).then_some(0))
 }

@@ -215,7 +215,9 @@ impl Sender {
                         record(State::Skipped, None, &mut ledger)?;
                     }
                 },
-                SkipReason::EmptyList { .. } | SkipReason::Offer { .. } => {
+                SkipReason::EmptyList { .. }
+                | SkipReason::Offer { .. }
+                | SkipReason::NotPriced { .. } => {
                     *report.skipped.entry(skipped.reason.summary()).or_default() += 1;
                     record(State::Skipped, None, &mut ledger)?;
                 }

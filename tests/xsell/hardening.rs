@@ -430,3 +430,75 @@ fn script_and_data_urls_from_the_catalog_are_located_errors() {
         assert!(!workspace.path().join("outbox").exists());
     }
 }
+
+fn set_customer_currency(workspace: &Workspace, currency: &str, every: usize) {
+    let customers = workspace.read("fixtures/customers.csv");
+    let lines: Vec<String> = customers
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            if i > 0 && i % every == 0 {
+                format!("{},{currency}", line.rsplit_once(',').unwrap().0)
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    workspace.write("fixtures/customers.csv", &(lines.join("\n") + "\n"));
+}
+
+/// Customers paying in a currency the catalog does not price: `check` says
+/// so, and `send` skips them with that reason, recorded once, instead of
+/// failing each message on a misleading template error forever.
+#[test]
+fn an_unpriced_customer_currency_is_named_at_check_and_skipped_once_at_send() {
+    let workspace = Workspace::example();
+    set_customer_currency(&workspace, "JPY", 3);
+    let check = workspace.xsell(&["check"]);
+    assert_eq!(check.code, 0, "{check:?}");
+    assert!(
+        check.stderr.contains(
+            "warning: 1000 customers pay in JPY (first: C000003), but no product has a price in JPY"
+        ),
+        "{check:?}"
+    );
+    let send = workspace.xsell(&["--now", NOW, "--format", "json", "send", CAMPAIGN]);
+    assert_eq!(send.code, 0, "{send:?}");
+    let first = report(&send);
+    assert_eq!(first["failed"], 0, "{send:?}");
+    let skipped = first["skipped"]["no prices in JPY"].as_u64().unwrap_or(0);
+    assert!(skipped > 0, "{send:?}");
+    let again = workspace.xsell(&["--now", NOW, "--format", "json", "send", CAMPAIGN]);
+    assert_eq!(report(&again)["failed"], 0, "{again:?}");
+    assert!(
+        report(&again)["skipped"]["no prices in JPY"].is_null(),
+        "recorded once: {again:?}"
+    );
+
+    // A code that is no currency at all is a located data error.
+    set_customer_currency(&workspace, "XYZ", 7);
+    let check = workspace.xsell(&["check"]);
+    assert_eq!(check.code, 1, "{check:?}");
+    assert!(
+        check.stderr.contains(
+            "customers.csv:8: invalid currency `XYZ`: expected an ISO 4217 code like USD"
+        ),
+        "{check:?}"
+    );
+}
+
+#[test]
+fn an_amount_off_in_no_currency_is_refused() {
+    let workspace = Workspace::example();
+    let path = format!("campaigns/{CAMPAIGN}.yaml");
+    let yaml = workspace.read(&path);
+    let percent = yaml.lines().find(|l| l.contains("percent_off:")).unwrap();
+    workspace.write(&path, &yaml.replace(percent, "  amount_off: {XYZ: 5}"));
+    let run = workspace.xsell(&["check", CAMPAIGN]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("amount_off: `XYZ` is not a currency code like USD"),
+        "{run:?}"
+    );
+}
