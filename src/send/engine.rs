@@ -444,15 +444,19 @@ impl Worker {
         let mut pause = options.backoff;
         let mut attempt = 1;
         loop {
-            let delivery = AssertUnwindSafe(self.transport.deliver(
-                self.index,
-                &options.envelope_from,
-                &message.email,
-                &message.bytes,
-                &message.file_name,
-                &message.key.campaign,
-                &message.key.customer,
-            ))
+            let delivery = AssertUnwindSafe(async {
+                crate::fault::inject("transport", &message.key.customer);
+                self.transport
+                    .deliver(
+                        self.index,
+                        &options.envelope_from,
+                        &message.email,
+                        &message.bytes,
+                        &message.file_name,
+                        &message.key.campaign,
+                    )
+                    .await
+            })
             .catch_unwind()
             .await
             // Not sent as far as we know: failed, retried by a later run.

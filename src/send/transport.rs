@@ -177,9 +177,7 @@ impl Transport {
         bytes: &[u8],
         file_name: &str,
         campaign: &str,
-        customer: &str,
     ) -> Delivery {
-        crate::fault::inject("transport", customer);
         match self {
             Transport::Outbox(outbox) => outbox.write(campaign, file_name, bytes),
             Transport::Smtp(pool) => pool.deliver(worker, envelope_from, to, bytes).await,
@@ -197,7 +195,7 @@ impl Transport {
         campaign: &str,
     ) -> std::result::Result<(), String> {
         let delivery = self
-            .deliver(0, envelope_from, to, bytes, file_name, campaign, to)
+            .deliver(0, envelope_from, to, bytes, file_name, campaign)
             .await;
         self.close().await;
         match delivery {

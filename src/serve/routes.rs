@@ -85,13 +85,13 @@ async fn only_our_own_names(
             "the preview server answers only to 127.0.0.1, localhost, [::1] or its --bind address",
         );
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        if origin.to_str().ok() != Some(&format!("http://{host}")) {
-            return problem(
-                StatusCode::FORBIDDEN,
-                "requests from other sites' pages are refused",
-            );
-        }
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && origin.to_str().ok() != Some(&format!("http://{host}"))
+    {
+        return problem(
+            StatusCode::FORBIDDEN,
+            "requests from other sites' pages are refused",
+        );
     }
     next.run(request).await
 }
