@@ -17,9 +17,9 @@ use crate::recommend::Recommendation;
 use crate::units::parse_rate;
 
 const CATALOG: &str = "\
-id,name,category,manufacturer,price,currency,rating,rating_count,stock,created_at,url,image_url
-P1,Gentle Body Soap,Body Care,Maison Douce,12.00,USD,4.6,120,50,2026-01-01T00:00:00Z,https://shop.example/p/P1,https://shop.example/i/P1.jpg
-P2,Hydrating Moisturiser,Body Care,Maison Douce,24.00,USD,4.8,80,10,2026-01-01T00:00:00Z,https://shop.example/p/P2,https://shop.example/i/P2.jpg
+id,name,category,manufacturer,price,currency,rating,rating_count,stock,created_at,url,image_url,prices
+P1,Gentle Body Soap,Body Care,Maison Douce,12.00,USD,4.6,120,50,2026-01-01T00:00:00Z,https://shop.example/p/P1,https://shop.example/i/P1.jpg,EUR=11.00
+P2,Hydrating Moisturiser,Body Care,Maison Douce,24.00,USD,4.8,80,10,2026-01-01T00:00:00Z,https://shop.example/p/P2,https://shop.example/i/P2.jpg,EUR=22.00
 ";
 
 const CUSTOMERS: &str = "\

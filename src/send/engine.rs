@@ -424,6 +424,15 @@ impl Worker {
                 summary.failed += 1;
                 self.count_failure(&reason, summary);
             }
+            Delivery::Fatal(reason) => {
+                self.writer.record(failed(&message, &reason, false, now))?;
+                summary.failed += 1;
+                if !self.stop.swap(true, Ordering::SeqCst) {
+                    summary.stopped = Some(format!(
+                        "stopped: {reason}; nothing more was tried, the rest is untouched and a later run continues"
+                    ));
+                }
+            }
         }
         Ok(sent)
     }

@@ -102,7 +102,7 @@ impl SmtpPool {
         {
             match tokio::time::timeout(self.target.timeout, self.connect()).await {
                 Ok(Ok(session)) => *slot = Some(session),
-                Ok(Err(problem)) => return Delivery::Transient(problem),
+                Ok(Err(problem)) => return problem,
                 Err(_) => {
                     return Delivery::Transient(format!(
                         "connecting to {}:{} timed out",
@@ -144,33 +144,33 @@ impl SmtpPool {
         delivery
     }
 
-    async fn connect(&self) -> std::result::Result<Session, String> {
+    async fn connect(&self) -> std::result::Result<Session, Delivery> {
         let target = &self.target;
         let where_ = format!("{}:{}", target.host, target.port);
         let tcp = TcpStream::connect((target.host.as_str(), target.port))
             .await
-            .map_err(|e| format!("cannot connect to {where_}: {e}"))?;
+            .map_err(|e| Delivery::Transient(format!("cannot connect to {where_}: {e}")))?;
         tcp.set_nodelay(true)
-            .map_err(|e| format!("cannot set TCP_NODELAY: {e}"))?;
+            .map_err(|e| Delivery::Transient(format!("cannot set TCP_NODELAY: {e}")))?;
         let hello = match &target.hello_name {
             Some(name) => ClientId::Domain(name.clone()),
             None => ClientId::Domain("localhost".into()),
         };
         let stream: Box<dyn AsyncTokioStream> = match target.tls {
-            TlsMode::Tls => Box::new(self.implicit_tls(tcp).await?),
+            TlsMode::Tls => Box::new(self.implicit_tls(tcp).await.map_err(Delivery::Transient)?),
             TlsMode::None | TlsMode::Starttls => Box::new(tcp),
         };
         let mut connection = AsyncSmtpConnection::connect_with_transport(stream, &hello)
             .await
-            .map_err(|e| format!("{where_} refused the session: {e}"))?;
+            .map_err(|e| Delivery::Transient(format!("{where_} refused the session: {e}")))?;
         if target.tls == TlsMode::Starttls {
             let parameters = self
                 .tls_parameters()
-                .map_err(|e| format!("TLS settings: {e}"))?;
+                .map_err(|e| Delivery::Transient(format!("TLS settings: {e}")))?;
             connection
                 .starttls(parameters, &hello)
                 .await
-                .map_err(|e| format!("STARTTLS with {where_} failed: {e}"))?;
+                .map_err(|e| Delivery::Transient(format!("STARTTLS with {where_} failed: {e}")))?;
         }
         if let Some((user, password)) = &target.credentials {
             connection
@@ -179,7 +179,17 @@ impl SmtpPool {
                     &Credentials::new(user.clone(), password.clone()),
                 )
                 .await
-                .map_err(|e| format!("{where_} refused the credentials: {e}"))?;
+                .map_err(|e| {
+                    let text = format!("{where_} refused the credentials: {e}");
+                    // 535 and the like: every message would fail the same way.
+                    if e.is_permanent() {
+                        Delivery::Fatal(format!(
+                            "{text} — check the user and password in the environment variables named by `[transport] username_env` / `password_env`"
+                        ))
+                    } else {
+                        Delivery::Transient(text)
+                    }
+                })?;
         }
         // lettre keeps no record of PIPELINING: ask again and look for it.
         let pipelining = match connection.command(Ehlo::new(hello.clone())).await {

@@ -165,6 +165,9 @@ pub enum Delivery {
     Bounced(String),
     /// The server refused this message (5xx elsewhere): do not retry it.
     Rejected(String),
+    /// The transport cannot send anything (the server refused our
+    /// credentials): the run stops at once; the message is retried later.
+    Fatal(String),
 }
 
 impl Transport {
@@ -202,7 +205,8 @@ impl Transport {
             Delivery::Accepted => Ok(()),
             Delivery::Transient(reason)
             | Delivery::Bounced(reason)
-            | Delivery::Rejected(reason) => Err(reason),
+            | Delivery::Rejected(reason)
+            | Delivery::Fatal(reason) => Err(reason),
         }
     }
 

@@ -14,6 +14,7 @@ answer 4xx to some messages, drop some connections, and refuse addresses:
 --port-file FILE      write the listening port there once ready
 --tls-cert/--tls-key  offer STARTTLS (and require it) with this certificate,
 --implicit-tls        or speak TLS from the first byte (SMTPS)
+--refuse-auth         offer AUTH, require it, and refuse every credential (535)
 Decisions are deterministic (counters), so a test run is repeatable.
 """
 
@@ -74,6 +75,7 @@ def main():
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--implicit-tls", action="store_true")
+    parser.add_argument("--refuse-auth", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.store, exist_ok=True)
     handler = Handler(args.store, args.transient_every, args.drop_every, args.bounce)
@@ -86,8 +88,13 @@ def main():
             tls = {"ssl_context": context}
         else:
             tls = {"tls_context": context, "require_starttls": True}
+    auth = {}
+    if args.refuse_auth:
+        from aiosmtpd.smtp import AuthResult
+        auth = {"authenticator": lambda *_: AuthResult(success=False, handled=False),
+                "auth_required": True, "auth_require_tls": False}
     controller = Controller(handler, hostname="127.0.0.1", port=args.port or find_free_port(),
-                            decode_data=False, enable_SMTPUTF8=True, data_size_limit=0, **tls)
+                            decode_data=False, enable_SMTPUTF8=True, data_size_limit=0, **tls, **auth)
     controller.start()
     if args.port_file:
         temporary = args.port_file + ".tmp"

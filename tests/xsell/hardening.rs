@@ -502,3 +502,50 @@ fn an_amount_off_in_no_currency_is_refused() {
         "{run:?}"
     );
 }
+
+/// The server refusing our credentials (535) stops the run at once with a
+/// clear message, instead of being retried as a passing problem.
+#[test]
+fn refused_credentials_stop_the_send_at_once() {
+    use crate::peers::{self, Flaky};
+    let server = peers::flaky_server(Flaky {
+        refuse_auth: true,
+        ..Flaky::default()
+    });
+    let workspace = Workspace::example();
+    let config = workspace.read("xsell.toml").replace(
+        "kind = \"outbox\"",
+        &format!(
+            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nusername_env = \"XSELL_TEST_SMTP_USER\"\npassword_env = \"XSELL_TEST_SMTP_PASSWORD\"",
+            server.port
+        ),
+    );
+    let config = config.replace("dir = \"outbox\"\n", "");
+    workspace.write("xsell.toml", &config);
+    let started = std::time::Instant::now();
+    let mut command = workspace.command(&["--now", NOW, "--format", "json", "send", CAMPAIGN]);
+    command
+        .env("XSELL_TEST_SMTP_USER", "shop")
+        .env("XSELL_TEST_SMTP_PASSWORD", "wrong");
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(run.code, 2, "{run:?}");
+    let report = report(&run);
+    let stopped = report["stopped"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{run:?}"));
+    assert!(
+        stopped.contains("refused the credentials") && stopped.contains("535"),
+        "{stopped}"
+    );
+    assert!(stopped.contains("username_env"), "{stopped}");
+    let failed = report["failed"].as_u64().unwrap();
+    assert!(
+        (1..=4).contains(&failed),
+        "one try per connection at most: {run:?}"
+    );
+    assert_eq!(report["sent"], 0);
+    println!(
+        "refused credentials stopped the send after {:?}",
+        started.elapsed()
+    );
+}

@@ -167,6 +167,8 @@ pub struct Flaky<'a> {
     /// (certificate, key) PEM files: require STARTTLS, or with `implicit_tls` speak TLS at once.
     pub tls: Option<(&'a Path, &'a Path)>,
     pub implicit_tls: bool,
+    /// Require AUTH and refuse every credential (535).
+    pub refuse_auth: bool,
 }
 
 /// A private CA and a server certificate it signed for 127.0.0.1 (openssl):
@@ -270,6 +272,9 @@ pub fn flaky_server(options: Flaky<'_>) -> Server {
         if options.implicit_tls {
             command.arg("--implicit-tls");
         }
+    }
+    if options.refuse_auth {
+        command.arg("--refuse-auth");
     }
     let child = command
         .stdout(Stdio::null())
