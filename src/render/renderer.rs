@@ -29,6 +29,9 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 /// and a catalog name should not make a header of kilobytes.
 const MAX_SUBJECT_CHARS: usize = 200;
 
+/// The recipient's name in `To:` (their first name) is cut to this.
+const MAX_DISPLAY_NAME_CHARS: usize = 64;
+
 /// Skeletons remembered per campaign (each ~40 KB for the examples: the
 /// static HTML and text, and the MJML key); messages of skeletons beyond it
 /// are rendered the straightforward way.
@@ -197,11 +200,9 @@ impl Renderer {
                 customer.id, customer.email
             ))
         })?;
-        let first_name = clean(&customer.first_name);
-        let to = Mailbox::new(
-            (!first_name.is_empty()).then(|| first_name.into_owned()),
-            address,
-        );
+        // Headers stay within RFC 5322's 998 characters a line whatever the data.
+        let first_name = shorten(&clean(&customer.first_name), MAX_DISPLAY_NAME_CHARS);
+        let to = Mailbox::new((!first_name.is_empty()).then_some(first_name), address);
         let mut list_unsubscribe = format!("<{unsubscribe_url}>");
         if let Some(mailto) = unsubscribe::mailto(&input.config.unsubscribe, &token) {
             list_unsubscribe.push_str(&format!(", <{mailto}>"));

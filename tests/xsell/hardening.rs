@@ -549,3 +549,62 @@ fn refused_credentials_stop_the_send_at_once() {
         started.elapsed()
     );
 }
+
+/// Every header line of every message stays within RFC 5322's 998
+/// characters, whatever the length of the names in the data.
+#[test]
+fn long_names_never_make_a_header_line_longer_than_998() {
+    let workspace = Workspace::example();
+    let customers = planned_customers(&workspace);
+    let long = [
+        "Ab".repeat(50_000),
+        "Élodie ".repeat(3_000),
+        "x".repeat(997),
+    ];
+    let text = workspace.read("fixtures/customers.csv");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for (victim, name) in customers.iter().take(3).zip(&long) {
+        let line = lines
+            .iter_mut()
+            .find(|l| l.starts_with(&format!("{victim},")))
+            .unwrap();
+        let mut fields: Vec<String> = line.split(',').map(str::to_string).collect();
+        fields[2] = name.clone();
+        *line = fields.join(",");
+    }
+    workspace.write("fixtures/customers.csv", &(lines.join("\n") + "\n"));
+    let run = workspace.xsell(&["--now", NOW, "send", CAMPAIGN]);
+    assert_eq!(run.code, 0, "{run:?}");
+    for victim in customers.iter().take(3) {
+        let folder = workspace.path().join("outbox").join(CAMPAIGN);
+        let file = std::fs::read_dir(&folder)
+            .unwrap()
+            .flatten()
+            .find(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{victim}_"))
+            })
+            .unwrap();
+        let eml = std::fs::read(file.path()).unwrap();
+        let head_end = eml.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        // Line lengths without the CRLF, as RFC 5322 counts them.
+        let longest = |bytes: &[u8]| {
+            bytes
+                .split(|b| *b == b'\n')
+                .map(|line| line.strip_suffix(b"\r").unwrap_or(line).len())
+                .max()
+                .unwrap()
+        };
+        assert!(
+            longest(&eml[..head_end]) <= 998,
+            "{victim}: a header line of {}",
+            longest(&eml[..head_end])
+        );
+        assert!(
+            longest(&eml) <= 998,
+            "{victim}: a line of {}",
+            longest(&eml)
+        );
+    }
+}
