@@ -29,6 +29,7 @@ pub mod schedule;
 pub mod send;
 pub mod serve;
 pub mod signing;
+pub mod stderr;
 pub mod trigger;
 pub mod units;
 pub mod workspace;

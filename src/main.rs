@@ -6,16 +6,20 @@ use clap::Parser;
 fn main() {
     end_quietly_on_a_closed_pipe();
     let cli = xsell::cli::Cli::parse();
+    xsell::stderr::use_json(cli.global.format == xsell::cli::Format::Json);
     let code = match xsell::commands::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{}", xsell::commands::describe_error(&error));
+            xsell::stderr::error(&error);
             error.exit_code()
         }
     };
     std::process::exit(code);
 }
 
+/// With `--format json`, a panic (caught and counted by the send loop, or
+/// not) is a JSON line on stderr like every other message.
+///
 /// `xsell plan … | head -1`: once the reader has gone, the rest of the output
 /// has nowhere to go, so the program ends quietly (exit 0), as ripgrep and
 /// git do, instead of panicking in `println!`. Output is printed after the
@@ -32,6 +36,14 @@ fn end_quietly_on_a_closed_pipe() {
         if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
             std::process::exit(0);
         }
-        default(info);
+        if xsell::stderr::is_json() {
+            let at = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            xsell::stderr::panic(&format!("panicked{at}: {message}"));
+        } else {
+            default(info);
+        }
     }));
 }

@@ -134,7 +134,7 @@ fn print_text(report: &CheckReport<'_>) {
         }
     }
     for warning in &report.warnings {
-        eprintln!("warning: {warning}");
+        crate::stderr::warning(warning);
     }
     if !report.ok {
         eprintln!("{}", report.problems);

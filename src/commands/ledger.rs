@@ -31,7 +31,7 @@ pub fn init(global: &Global, force: bool) -> Result<i32> {
                     Error::internal(format!("cannot move {} aside: {e}", from.display()))
                 })?;
                 if suffix.is_empty() {
-                    eprintln!("note: moved the old ledger aside to {kept}");
+                    crate::stderr::note(&format!("moved the old ledger aside to {kept}"));
                 }
             }
         }

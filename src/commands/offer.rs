@@ -82,7 +82,9 @@ pub fn verify(global: &Global, text: &str, occurrence: Option<&str>) -> Result<i
 
 fn print_text(v: &Verification, key_env: &str, occurrence: Option<&str>) {
     if v.development_key {
-        eprintln!("note: {key_env} is not set; checking against the development key");
+        crate::stderr::note(&format!(
+            "{key_env} is not set; checking against the development key"
+        ));
     }
     if v.owners.is_empty() {
         println!(

@@ -78,14 +78,14 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
         ) {
             Ok(lock) => Some(lock),
             Err(busy @ LockError::Busy { .. }) => {
-                eprintln!(
+                crate::stderr::note(&format!(
                     "{busy}: {}",
                     if wait.is_zero() {
                         "exiting (run.on_overlap = \"exit\")"
                     } else {
                         "gave up waiting"
                     }
-                );
+                ));
                 return Ok(EXIT_BUSY);
             }
             Err(error) => return Err(Error::internal(error.to_string())),

@@ -70,10 +70,10 @@ impl Ledger {
             let id = remembered.clone().unwrap_or_else(new_id);
             if create_atomically(path, &id)? {
                 write_marker(&marker, &id)?;
-                eprintln!(
-                    "note: created a new ledger at {} (workspace {id})",
+                crate::stderr::note(&format!(
+                    "created a new ledger at {} (workspace {id})",
                     path.display()
-                );
+                ));
             }
         }
         let mut ledger = Ledger::open(path)?;

@@ -608,3 +608,66 @@ fn long_names_never_make_a_header_line_longer_than_998() {
         );
     }
 }
+
+/// With `--format json`, everything on stderr is JSON too, one line each,
+/// and CR/LF from the data cannot start a line of its own.
+#[test]
+fn with_format_json_errors_and_notes_are_json_lines() {
+    let workspace = Workspace::example();
+    let json_lines = |stderr: &str| -> Vec<serde_json::Value> {
+        stderr
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|_| panic!("not JSON: {line:?}\n{stderr}"))
+            })
+            .collect()
+    };
+    // A note (a new ledger), then a usage error.
+    let run = workspace.xsell(&["--now", NOW, "--format", "json", "send", CAMPAIGN]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let notes = json_lines(&run.stderr);
+    assert_eq!(notes[0]["level"], "note", "{run:?}");
+    let run = workspace.xsell(&["--format", "json", "send", "no-such-campaign"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let errors = json_lines(&run.stderr);
+    assert_eq!(
+        (errors[0]["level"].as_str(), errors[0]["kind"].as_str()),
+        (Some("error"), Some("usage"))
+    );
+
+    // A located file problem whose data carries CR/LF.
+    let catalog = workspace.read("fixtures/catalog.csv");
+    let mut lines: Vec<String> = catalog.lines().map(str::to_string).collect();
+    let mut fields: Vec<String> = lines[2].split(',').map(str::to_string).collect();
+    fields[4] = "\"12\r\n{\"\"forged\"\": true}\"".into();
+    lines[2] = fields.join(",");
+    workspace.write("fixtures/catalog.csv", &(lines.join("\n") + "\n"));
+    let run = workspace.xsell(&["--now", NOW, "--format", "json", "run"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let errors = json_lines(&run.stderr);
+    assert_eq!(errors.len(), 1, "{run:?}");
+    assert_eq!(errors[0]["kind"], "files");
+    assert_eq!(errors[0]["problems"][0]["line"], 3, "{run:?}");
+    assert!(
+        errors[0]["problems"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("catalog.csv")
+    );
+
+    // A panic caught by the send loop is reported as a JSON line too.
+    let fresh = Workspace::example();
+    let mut command = fresh.command(&["--now", NOW, "--format", "json", "send", CAMPAIGN]);
+    command.env("XSELL_FAULT", "render:*");
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(run.code, 2, "{run:?}");
+    let lines = json_lines(&run.stderr);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"] == "panic" || l["level"] == "note"),
+        "{run:?}"
+    );
+    assert!(lines.iter().any(|l| l["level"] == "panic"), "{run:?}");
+}

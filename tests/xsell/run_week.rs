@@ -334,7 +334,7 @@ fn a_second_run_exits_with_75_when_told_not_to_wait() {
     assert_eq!(
         run.stderr,
         format!(
-            "another xsell run is in progress (pid 4242, started 2026-11-16T09:00:00Z; lock {}): exiting (run.on_overlap = \"exit\")\n",
+            "note: another xsell run is in progress (pid 4242, started 2026-11-16T09:00:00Z; lock {}): exiting (run.on_overlap = \"exit\")\n",
             workspace.path().join("state/xsell.lock").display()
         )
     );
