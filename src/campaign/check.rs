@@ -440,6 +440,10 @@ impl Checker<'_> {
             .build()
             .parse(&text.value)
         {
+            Ok(cron) if !fires(&cron) => {
+                self.problem(text, format!("the cron line `{}` never fires (no such date in any year: check the day of the month against the month)", text.value));
+                None
+            }
             Ok(cron) => Some(cron),
             Err(error) => {
                 self.problem(text, format!("invalid cron line `{}`: {error} (expected 5 fields: minute hour day-of-month month day-of-week, like `*/30 * * * *`)", text.value));
@@ -1007,4 +1011,13 @@ fn list_templates(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Whether a cron line fires at all: within eight years of 2024 (so a
+/// 29 February counts), as `0 0 31 2 *` does not.
+fn fires(cron: &croner::Cron) -> bool {
+    use chrono::TimeZone;
+    let start = chrono::Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+    cron.find_next_occurrence(&start, false)
+        .is_ok_and(|next| next < start + TimeDelta::days(8 * 366))
 }

@@ -53,15 +53,67 @@ pub fn parse(display: &Path, text: &str) -> Result<raw::RawCampaign, Diagnostic>
     if let Ok(report) = &budget
         && let Some(breach) = &report.breached
     {
-        return Err(Diagnostic::file(
-            display,
-            format!("refused: {}", budget_message(breach)),
-        ));
+        let message = format!("refused: {}", budget_message(breach));
+        return Err(match breach_offset(text, breach) {
+            Some(offset) => Diagnostic::at_offset(display, text, offset, message),
+            None => Diagnostic::file(display, message),
+        });
     }
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(yaml_budget());
     serde_saphyr::from_str_with_options(text, options)
         .map_err(|error| yaml_diagnostic(display, text, &error))
+}
+
+/// Where a budget was breached, for the aliases, anchors and documents
+/// budgets: the first `*name`, `&name` or `---` past the limit (outside
+/// quotes and comments). The budget check itself reports no position.
+fn breach_offset(text: &str, breach: &serde_saphyr::budget::BudgetBreach) -> Option<usize> {
+    use serde_saphyr::budget::BudgetBreach::*;
+    let budget = yaml_budget();
+    let (marker, limit) = match breach {
+        Aliases { .. } | AliasAnchorRatio { .. } => ('*', budget.max_aliases),
+        Anchors { .. } => ('&', budget.max_anchors),
+        Documents { .. } => {
+            return text
+                .match_indices("---")
+                .filter(|(at, _)| *at == 0 || text.as_bytes()[at - 1] == b'\n')
+                .nth(budget.max_documents)
+                .map(|(at, _)| at);
+        }
+        _ => return None,
+    };
+    let mut seen = 0;
+    let mut quote: Option<char> = None;
+    let mut previous = '\n';
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c == '#' && (previous.is_whitespace()) => {
+                while chars.peek().is_some_and(|(_, c)| *c != '\n') {
+                    chars.next();
+                }
+            }
+            None if c == marker
+                && (previous.is_whitespace()
+                    || matches!(previous, '[' | '{' | ',' | ':' | '-'))
+                && chars
+                    .peek()
+                    .is_some_and(|(_, n)| n.is_alphanumeric() || *n == '_') =>
+            {
+                seen += 1;
+                if seen > limit {
+                    return Some(at);
+                }
+            }
+            None => {}
+        }
+        previous = c;
+    }
+    None
 }
 
 fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {

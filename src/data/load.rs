@@ -476,17 +476,36 @@ fn read_customers(
     Ok((loaded, Some(report)))
 }
 
-fn looks_like_email(text: &str) -> bool {
-    match text.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !text.chars().any(|c| {
-                    c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ','
-                })
-        }
-        None => false,
-    }
+/// An address a mail server can deliver to: a local part without spaces,
+/// brackets or commas, and a domain name of letters, digits and inner
+/// hyphens (`a@-example.com`, `a@ex_ample.com` and `a@[127.0.0.1]` are not:
+/// a shop's customers do not live at address literals).
+pub fn looks_like_email(text: &str) -> bool {
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    text.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && !local.contains('@')
+        && !local.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    '<' | '>' | ',' | ';' | '[' | ']' | '(' | ')' | '\\' | '"'
+                )
+        })
+        && labels.len() >= 2
+        && labels.iter().all(|l| label_ok(l))
+        && !labels[labels.len() - 1].chars().all(|c| c.is_ascii_digit())
 }
 
 // ----- events
@@ -982,6 +1001,33 @@ pub fn parse_timestamp(text: &str, format: Option<&str>, timezone: Tz) -> Result
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_deliverable_looking_addresses_load() {
+        for good in [
+            "ana@example.com",
+            "a.b+tag@mail.shop.example",
+            "zoë@bücher.example",
+            "x@a-b.co",
+        ] {
+            assert!(looks_like_email(good), "{good}");
+        }
+        for bad in [
+            "a@-example.com",
+            "a@example-.com",
+            "a@ex_ample.com",
+            "a@[127.0.0.1]",
+            "a@127.0.0.1",
+            "a@localhost",
+            "a@example..com",
+            "@example.com",
+            "a b@example.com",
+            "a@b@example.com",
+            "a<b>@example.com",
+        ] {
+            assert!(!looks_like_email(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -214,9 +214,16 @@ pub fn tera_problems(
             let text = error_chain(error);
             let reports = parse_reports(&text);
             if reports.is_empty() {
-                let file =
-                    campaign.map_or_else(|| sources.dir.clone(), |c| sources.display(&c.template));
-                problems.push(Diagnostic::file(file, text));
+                match missing_template_at(&text, sources) {
+                    Some((name, line, column)) => {
+                        problems.push(located(&name, line, column, text, sources, campaign));
+                    }
+                    None => {
+                        let file = campaign
+                            .map_or_else(|| sources.dir.clone(), |c| sources.display(&c.template));
+                        problems.push(Diagnostic::file(file, text));
+                    }
+                }
             }
             for (message, file, line, column) in reports {
                 problems.push(located(&file, line, column, message, sources, campaign));
@@ -234,6 +241,33 @@ pub fn tera_problem(
 ) -> Diagnostic {
     let mut problems = tera_problems(error, sources, campaign).0;
     problems.remove(0)
+}
+
+/// Where a template names one that does not exist (`{% extends "…" %}`,
+/// `{% include "…" %}`), which Tera reports without a position: the
+/// template, and the line and column of the quoted name in it.
+fn missing_template_at(text: &str, sources: &TemplateSources) -> Option<(String, usize, usize)> {
+    let quoted = |from: usize| -> Option<&str> {
+        let rest = &text[from..];
+        let start = rest.find('\'')? + 1;
+        let end = rest[start..].find('\'')?;
+        Some(&rest[start..start + end])
+    };
+    let template = quoted(text.find("Template ")?)?;
+    let missing = quoted(text.find("from ").or_else(|| text.find("include "))?)?;
+    let source = sources.files.get(template)?;
+    for (index, line) in source.lines().enumerate() {
+        for quote in ['"', '\''] {
+            if let Some(at) = line.find(&format!("{quote}{missing}{quote}")) {
+                return Some((
+                    template.to_string(),
+                    index + 1,
+                    line[..at].chars().count() + 1,
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Tera's text reports (`error: msg\n --> file:line:col`) as (message, file, line, column).

@@ -118,7 +118,7 @@ fn yaml_bomb_is_refused() {
     let run = check_campaign(&bomb);
     assert_problems(
         &run,
-        "campaigns/thanks.yaml: refused: more than 32 YAML aliases (`*name`): anchors and aliases are limited so a file cannot expand into a \"billion laughs\" bomb\n\n1 problem found\n",
+        "campaigns/thanks.yaml:6:23: refused: more than 32 YAML aliases (`*name`): anchors and aliases are limited so a file cannot expand into a \"billion laughs\" bomb\n  |\n6 | e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n  |                       ^\n\n1 problem found\n",
     );
 }
 

@@ -671,3 +671,72 @@ fn with_format_json_errors_and_notes_are_json_lines() {
     );
     assert!(lines.iter().any(|l| l["level"] == "panic"), "{run:?}");
 }
+
+/// A cron line that never fires, and a template that extends a file that
+/// is not one, are located errors.
+#[test]
+fn a_cron_line_that_never_fires_and_a_missing_parent_template_are_located() {
+    let workspace = Workspace::example();
+    let path = format!("campaigns/{CAMPAIGN}.yaml");
+    let yaml = workspace.read(&path);
+    let line = yaml
+        .lines()
+        .position(|l| l.starts_with("schedule:"))
+        .unwrap()
+        + 1;
+    let schedule = yaml.lines().nth(line - 1).unwrap().to_string();
+    workspace.write(&path, &yaml.replace(&schedule, "schedule: \"0 0 31 2 *\""));
+    let run = workspace.xsell(&["check", CAMPAIGN]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "{path}:{line}:11: the cron line `0 0 31 2 *` never fires"
+        )),
+        "{run:?}"
+    );
+    workspace.write(&path, &yaml.replace(&schedule, "schedule: \"0 9 29 2 *\""));
+    assert_eq!(
+        workspace.xsell(&["check", CAMPAIGN]).code,
+        0,
+        "a leap day fires"
+    );
+
+    workspace.write(&path, &yaml);
+    let template = yaml
+        .lines()
+        .find_map(|l| l.strip_prefix("template: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    workspace.write(
+        &format!("templates/{template}"),
+        "{% extends \"/etc/passwd\" %}\n",
+    );
+    let run = workspace.xsell(&["check", CAMPAIGN]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("templates/{template}:1:12: Template '{template}' is inheriting from '/etc/passwd', which doesn't exist or isn't loaded")),
+        "{run:?}"
+    );
+}
+
+/// Addresses a mail server would refuse are located data errors.
+#[test]
+fn undeliverable_looking_addresses_are_located_errors() {
+    for bad in ["a@-example.com", "a@ex_ample.com", "a@[127.0.0.1]"] {
+        let workspace = Workspace::example();
+        let customers = workspace.read("fixtures/customers.csv");
+        let mut lines: Vec<String> = customers.lines().map(str::to_string).collect();
+        let mut fields: Vec<String> = lines[4].split(',').map(str::to_string).collect();
+        fields[1] = bad.into();
+        lines[4] = fields.join(",");
+        workspace.write("fixtures/customers.csv", &(lines.join("\n") + "\n"));
+        let run = workspace.xsell(&["check"]);
+        assert_eq!(run.code, 1, "{run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("customers.csv:5: invalid email `{bad}`")),
+            "{run:?}"
+        );
+    }
+}
