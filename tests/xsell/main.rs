@@ -7,6 +7,7 @@ mod browser;
 mod campaign_errors;
 mod data_loading;
 mod hardening;
+mod hostile;
 mod peers;
 mod plan;
 mod preview;
