@@ -346,6 +346,12 @@ impl Iterator for RenderedMessages {
                 .collect();
             let (sender, campaign) = (&self.sender, &self.campaign);
             let now = self.now;
+            for message in &batch {
+                crate::fault::inject(
+                    "batch",
+                    &sender.store.customer(message.occurrence.customer).id,
+                );
+            }
             let rendered: Vec<_> = batch
                 .par_iter()
                 .map(|message| sender.prepare(campaign, message, now))

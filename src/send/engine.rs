@@ -350,6 +350,7 @@ impl Worker {
     ) -> Result<bool> {
         let options = &self.options;
         self.throttle.acquire().await;
+        crate::fault::inject("claim", &message.key.customer);
         let claim = {
             let caps = self.caps.clone();
             let key = message.key.clone();

@@ -740,3 +740,46 @@ fn undeliverable_looking_addresses_are_located_errors() {
         );
     }
 }
+
+/// A panic before the claim (in the send loop) or while a batch is being
+/// prepared (outside any one message's rendering) is accounted for too:
+/// exit 2, nothing reported sent that was not, and a rerun completes.
+#[test]
+fn a_panic_at_the_claim_or_between_messages_is_accounted_for() {
+    for stage in ["claim", "batch"] {
+        let workspace = Workspace::example();
+        let customers = planned_customers(&workspace);
+        let victim = &customers[customers.len() / 2];
+        let run = send_with_fault(&workspace, &format!("{stage}:{victim}"));
+        assert_eq!(run.code, 2, "{stage}: {run:?}");
+        let first = report(&run);
+        let sent = first["sent"].as_u64().unwrap() as usize;
+        assert!(sent < customers.len(), "{stage}: {run:?}");
+        let ledger = ledger(&workspace);
+        let recorded = ledger
+            .messages_in_state(Some(CAMPAIGN), State::Sent)
+            .unwrap()
+            .len();
+        assert_eq!(recorded, sent, "{stage}");
+        assert_eq!(eml_count(&workspace), sent, "{stage}");
+        if stage == "batch" {
+            let stopped = first["stopped"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{run:?}"));
+            assert!(
+                stopped.contains("rendering stopped: internal error"),
+                "{stopped}"
+            );
+        } else {
+            assert_eq!(first["failed"], 1, "{run:?}");
+        }
+        let again = workspace.xsell(&["--now", NOW, "--format", "json", "send", CAMPAIGN]);
+        assert_eq!(again.code, 0, "{stage}: {again:?}");
+        assert_eq!(
+            report(&again)["sent"].as_u64().unwrap() as usize,
+            customers.len() - sent,
+            "{stage}"
+        );
+        assert_eq!(eml_count(&workspace), customers.len(), "{stage}");
+    }
+}
