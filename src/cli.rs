@@ -86,6 +86,19 @@ pub enum Command {
         #[arg(long)]
         transport: Option<String>,
     },
+    /// The public service behind a TLS proxy: one-click unsubscribes (RFC 8058) and the unsubscribe page.
+    Listen {
+        #[arg(long, default_value_t = 8026)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Requests per second one client may make (a token bucket; twice as many at once).
+        #[arg(long, default_value_t = 20.0)]
+        rate_per_client: f64,
+        /// How long after unsubscribing on the page an "undo" still works.
+        #[arg(long, default_value = "24h", value_parser = parse_duration_arg)]
+        undo_within: chrono::TimeDelta,
+    },
     /// Offer codes.
     Offer {
         #[command(subcommand)]
@@ -232,4 +245,8 @@ pub fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
     crate::data::parse_timestamp(text, None, chrono_tz::Tz::UTC)
         .map(crate::data::timestamp)
         .map_err(|_| format!("invalid time `{text}`: expected RFC 3339 like 2026-11-16T09:00:00Z"))
+}
+
+fn parse_duration_arg(text: &str) -> Result<chrono::TimeDelta, String> {
+    crate::units::parse_duration(text)
 }

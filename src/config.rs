@@ -48,6 +48,10 @@ pub struct Shop {
     pub postal_address: String,
     pub timezone: Tz,
     pub default_currency: String,
+    /// The shop's colours, for the pages `xsell listen` shows customers:
+    /// buttons and headings, and the text on buttons.
+    pub brand_color: String,
+    pub brand_text_color: String,
 }
 
 #[derive(Debug, Clone)]
@@ -340,6 +344,8 @@ struct RawShop {
     postal_address: Option<String>,
     timezone: Option<Spanned<String>>,
     default_currency: Option<Spanned<String>>,
+    brand_color: Option<Spanned<String>>,
+    brand_text_color: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -611,6 +617,28 @@ impl Checker<'_> {
         expanded
     }
 
+    /// A CSS colour written `#rgb` or `#rrggbb` (it goes into a page's style).
+    fn color(&mut self, value: Option<Spanned<String>>, default: &str) -> String {
+        match value {
+            None => default.to_string(),
+            Some(text) => {
+                let hex = text.get_ref().strip_prefix('#').unwrap_or("");
+                if matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    text.into_inner()
+                } else {
+                    self.problem(
+                        &text,
+                        format!(
+                            "invalid colour `{}`: expected `#rrggbb`, like `#1f3d36`",
+                            text.get_ref()
+                        ),
+                    );
+                    default.to_string()
+                }
+            }
+        }
+    }
+
     fn timezone(&mut self, value: Option<Spanned<String>>, default: Tz) -> Tz {
         match value {
             None => default,
@@ -681,6 +709,8 @@ impl Checker<'_> {
             postal_address: raw.shop.postal_address.unwrap_or_default(),
             timezone: shop_timezone,
             default_currency: default_currency.clone(),
+            brand_color: self.color(raw.shop.brand_color, "#1f3d36"),
+            brand_text_color: self.color(raw.shop.brand_text_color, "#ffffff"),
         };
 
         let sender = match raw.sender {

@@ -18,6 +18,7 @@ pub mod fault;
 pub mod generate;
 pub mod history;
 pub mod ledger;
+pub mod listen;
 pub mod money;
 pub mod offer;
 pub mod plan;

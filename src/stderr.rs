@@ -80,3 +80,8 @@ pub fn error(error: &Error) {
 pub fn panic(message: &str) {
     say("panic", message, None, &[]);
 }
+
+/// An access log line of `xsell listen`.
+pub fn access(message: &str) {
+    say("access", message, None, &[]);
+}

@@ -36,6 +36,6 @@ pub fn init(global: &Global, force: bool) -> Result<i32> {
             }
         }
     }
-    super::send::workspace_ledger(&config, creation)?;
+    crate::ledger::Ledger::for_config(&config, creation)?;
     Ok(0)
 }

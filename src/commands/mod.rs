@@ -4,6 +4,7 @@ mod backtest;
 mod check;
 mod generate;
 mod ledger;
+mod listen;
 mod offer;
 mod plan;
 mod preview;
@@ -36,6 +37,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             open,
             transport,
         } => serve::run(global, *bind, *port, *open, transport.as_deref()),
+        Command::Listen {
+            port,
+            bind,
+            rate_per_client,
+            undo_within,
+        } => listen::run(global, *bind, *port, *rate_per_client, *undo_within),
         Command::Offer {
             command: OfferCommand::Verify { code, occurrence },
         } => offer::verify(global, code, occurrence.as_deref()),

@@ -76,7 +76,7 @@ pub(crate) fn sender(
         // Nothing is written: the ledger is read if there is one.
         Ledger::open_existing(&workspace.config.ledger_path)?.map_or_else(Ledger::in_memory, Ok)?
     } else {
-        workspace_ledger(&workspace.config, Creation::IfNeverSent)?
+        Ledger::for_config(&workspace.config, Creation::IfNeverSent)?
     };
     let transport = transport.open(workspace.config.send.concurrency)?;
     Ok(Sender {
@@ -199,23 +199,4 @@ pub(crate) fn describe(report: &CampaignReport, transport: &str) -> String {
         let _ = writeln!(text, "  {stopped}");
     }
     text
-}
-
-/// The workspace's ledger, opened for writing (see [`Ledger::open_for_workspace`]).
-pub(crate) fn workspace_ledger(
-    config: &crate::config::Config,
-    creation: Creation,
-) -> Result<Ledger> {
-    let outbox = match &config.transport {
-        crate::config::TransportConfig::Outbox { dir } => Some(dir.as_path()),
-        crate::config::TransportConfig::Smtp(_) => None,
-    };
-    let ledger = Ledger::open_for_workspace(&config.root, &config.ledger_path, outbox, creation)?;
-    ledger.set_busy_timeout(
-        config
-            .ledger_busy_timeout
-            .to_std()
-            .unwrap_or(std::time::Duration::from_secs(60)),
-    )?;
-    Ok(ledger)
 }

@@ -13,7 +13,7 @@ const REASONS: &[&str] = &["unsubscribed", "bounced", "complained", "manual"];
 
 pub fn run(global: &Global, command: &SuppressCommand) -> Result<i32> {
     let config = Config::load(&global.workspace)?;
-    let mut ledger = super::send::workspace_ledger(&config, Creation::IfNeverSent)?;
+    let mut ledger = crate::ledger::Ledger::for_config(&config, Creation::IfNeverSent)?;
     let now = global.now.unwrap_or_else(chrono::Utc::now).timestamp();
     match command {
         SuppressCommand::Add { emails, reason } => {
@@ -47,10 +47,14 @@ pub fn run(global: &Global, command: &SuppressCommand) -> Result<i32> {
                     for entry in &list {
                         let at = crate::data::timestamp(entry.at).format("%Y-%m-%d %H:%M UTC");
                         println!(
-                            "{:<40} {:<13} {at}  {}",
+                            "{:<40} {:<13} {at}  {}{}",
                             entry.email,
                             entry.reason,
-                            entry.source.as_deref().unwrap_or("")
+                            entry.source.as_deref().unwrap_or(""),
+                            entry
+                                .campaign
+                                .as_deref()
+                                .map_or(String::new(), |c| format!(" (from {c})"))
                         );
                     }
                     println!("{} suppressed address{}", list.len(), plural(list.len()));

@@ -25,7 +25,10 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// The migrations, in order; `user_version` is how many have run.
+mod return_path;
 mod workspace;
+
+pub use return_path::Scope;
 
 pub use workspace::{Creation, WORKSPACE_ID_FILE};
 
@@ -68,6 +71,16 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    );",
+    // 3: the way back: the campaign an unsubscribe came from, and
+    // unsubscribes from one campaign only.
+    "ALTER TABLE suppression ADD COLUMN campaign TEXT;
+    CREATE TABLE campaign_opt_outs (
+        email    TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        source   TEXT,
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (email, campaign)
     );",
 ];
 
@@ -172,6 +185,8 @@ pub struct Suppression {
     pub reason: String,
     pub source: Option<String>,
     pub at: i64,
+    /// The campaign whose message the unsubscribe (or bounce) came from, when known.
+    pub campaign: Option<String>,
 }
 
 /// A row of the ledger, for reports.
@@ -610,6 +625,9 @@ impl Ledger {
             };
             history.suppress(&entry.email, reason, entry.at);
         }
+        for (email, at) in self.campaign_opt_outs(campaign)? {
+            history.suppress(&email, SuppressionReason::Unsubscribed, at);
+        }
         let mut statement = self
             .connection
             .prepare("SELECT customer, occurrence, state, reason, updated_at FROM messages WHERE campaign = ?1 AND state IN ('sent', 'held_out', 'skipped', 'claimed', 'failed')")
@@ -699,7 +717,7 @@ impl Ledger {
     pub fn suppression_list(&self) -> Result<Vec<Suppression>> {
         let mut statement = self
             .connection
-            .prepare("SELECT email, reason, source, at FROM suppression ORDER BY email")
+            .prepare("SELECT email, reason, source, at, campaign FROM suppression ORDER BY email")
             .map_err(|e| ledger_error(&self.path, e))?;
         let rows = statement
             .query_map([], |row| {
@@ -708,6 +726,7 @@ impl Ledger {
                     reason: row.get(1)?,
                     source: row.get(2)?,
                     at: row.get(3)?,
+                    campaign: row.get(4)?,
                 })
             })
             .map_err(|e| ledger_error(&self.path, e))?;
@@ -940,6 +959,13 @@ fn claim_in(
         .prepare_cached("SELECT reason FROM suppression WHERE email = ?1")?
         .query_row(params![email.trim().to_lowercase()], |row| row.get(0))
         .optional()?;
+    let suppressed = match suppressed {
+        Some(reason) => Some(reason),
+        None => connection
+            .prepare_cached("SELECT 'unsubscribed from this campaign' FROM campaign_opt_outs WHERE email = ?1 AND campaign = ?2")?
+            .query_row(params![email.trim().to_lowercase(), key.campaign], |row| row.get(0))
+            .optional()?,
+    };
     if let Some(reason) = suppressed {
         upsert(
             connection,
@@ -1390,7 +1416,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("schema version 99, newer than this xsell knows (2)"),
+                .contains("schema version 99, newer than this xsell knows (3)"),
             "{error}"
         );
     }

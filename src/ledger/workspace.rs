@@ -32,6 +32,24 @@ pub enum Creation {
 }
 
 impl Ledger {
+    /// The workspace's ledger as `config` places it, opened for writing
+    /// (see [`Ledger::open_for_workspace`]) with the configured busy timeout.
+    pub fn for_config(config: &crate::config::Config, creation: Creation) -> Result<Ledger> {
+        let outbox = match &config.transport {
+            crate::config::TransportConfig::Outbox { dir } => Some(dir.as_path()),
+            crate::config::TransportConfig::Smtp(_) => None,
+        };
+        let ledger =
+            Ledger::open_for_workspace(&config.root, &config.ledger_path, outbox, creation)?;
+        ledger.set_busy_timeout(
+            config
+                .ledger_busy_timeout
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(60)),
+        )?;
+        Ok(ledger)
+    }
+
     /// Opens the ledger at `path` for the workspace at `root`, creating it
     /// as `creation` allows; `outbox` is the outbox folder, if the workspace
     /// has one. Says on stderr when it creates one.

@@ -1,0 +1,116 @@
+//! What comes back from customers and their mail servers, as the ledger
+//! keeps it: unsubscribes (from everything, or from one campaign) with the
+//! campaign and source they came from, and their undo. Every write is
+//! idempotent, so a provider's retry or a second click changes nothing, and
+//! each is committed before the caller answers.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Ledger, ledger_error};
+use crate::error::Result;
+
+/// What an unsubscribe covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every marketing email (the suppression list).
+    All,
+    /// One campaign's messages.
+    Campaign(String),
+}
+
+impl Ledger {
+    /// The address a customer's message of `campaign` went to, if one was
+    /// recorded (a token only exists in a message xsell made).
+    pub fn email_of(&self, customer: &str, campaign: &str) -> Result<Option<String>> {
+        self.connection
+            .query_row(
+                "SELECT email FROM messages WHERE customer = ?1 AND campaign = ?2 ORDER BY updated_at DESC LIMIT 1",
+                params![customer, campaign],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| ledger_error(&self.path, e))
+    }
+
+    /// Records an unsubscribe; `false` when it was already recorded.
+    pub fn unsubscribe(
+        &mut self,
+        email: &str,
+        scope: &Scope,
+        from_campaign: &str,
+        source: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let email = email.trim().to_lowercase();
+        let changed = match scope {
+            Scope::All => self.connection.execute(
+                "INSERT INTO suppression (email, reason, source, at, campaign) VALUES (?1, 'unsubscribed', ?2, ?3, ?4) ON CONFLICT (email) DO NOTHING",
+                params![email, source, now, from_campaign],
+            ),
+            Scope::Campaign(campaign) => self.connection.execute(
+                "INSERT INTO campaign_opt_outs (email, campaign, source, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                params![email, campaign, source, now],
+            ),
+        }
+        .map_err(|e| ledger_error(&self.path, e))?;
+        Ok(changed > 0)
+    }
+
+    /// Undoes an unsubscribe made through `sources` since `since` (the undo
+    /// window); older ones, and suppressions for other reasons (a bounce, a
+    /// complaint, an operator's), are kept. `true` when one was removed.
+    pub fn resubscribe(
+        &mut self,
+        email: &str,
+        scope: &Scope,
+        sources: &[&str],
+        since: i64,
+    ) -> Result<bool> {
+        let email = email.trim().to_lowercase();
+        let mut removed = 0;
+        for source in sources {
+            removed += match scope {
+                Scope::All => self.connection.execute(
+                    "DELETE FROM suppression WHERE email = ?1 AND reason = 'unsubscribed' AND source = ?2 AND at >= ?3",
+                    params![email, source, since],
+                ),
+                Scope::Campaign(campaign) => self.connection.execute(
+                    "DELETE FROM campaign_opt_outs WHERE email = ?1 AND campaign = ?2 AND source = ?3 AND at >= ?4",
+                    params![email, campaign, source, since],
+                ),
+            }
+            .map_err(|e| ledger_error(&self.path, e))?;
+        }
+        Ok(removed > 0)
+    }
+
+    /// The addresses that left `campaign` only, with when.
+    pub fn campaign_opt_outs(&self, campaign: &str) -> Result<Vec<(String, i64)>> {
+        let fail = |e: rusqlite::Error| ledger_error(&self.path, e);
+        let mut statement = self
+            .connection
+            .prepare("SELECT email, at FROM campaign_opt_outs WHERE campaign = ?1")
+            .map_err(fail)?;
+        let rows = statement
+            .query_map(params![campaign], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(fail)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(fail)
+    }
+
+    /// Whether `email` is unsubscribed from everything, or from `campaign`.
+    pub fn is_unsubscribed(&self, email: &str, campaign: &str) -> Result<(bool, bool)> {
+        let email = email.trim().to_lowercase();
+        let all = self.suppression_of(&email)?.is_some();
+        let one = self
+            .connection
+            .query_row(
+                "SELECT 1 FROM campaign_opt_outs WHERE email = ?1 AND campaign = ?2",
+                params![email, campaign],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| ledger_error(&self.path, e))?
+            .is_some();
+        Ok((all, one))
+    }
+}

@@ -1,0 +1,154 @@
+//! `xsell listen`: the public service, meant to sit behind a TLS-terminating
+//! reverse proxy. It answers the unsubscribe link every message carries —
+//! the RFC 8058 one-click POST that mail providers send, and the page a
+//! customer opens — and `/healthz` for the load balancer. It never serves
+//! previews or customer lists (that is `xsell serve`, on loopback).
+//!
+//! Each unsubscribe is committed to the ledger before the answer; the next
+//! claim of any campaign sees it in its transaction. Requests are bounded
+//! (body and header sizes, a rate per client), logged without tokens or
+//! addresses, and finished before the service stops on SIGTERM.
+
+mod guard;
+mod page;
+mod unsubscribe;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ledger::Ledger;
+use crate::signing::SigningKey;
+use crate::workspace::Workspace;
+
+/// How the service is started.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub root: std::path::PathBuf,
+    pub bind: IpAddr,
+    pub port: u16,
+    /// Requests per second one client may make (twice that at once).
+    pub rate_per_client: f64,
+    /// How long an undo works after an unsubscribe on the page (seconds).
+    pub undo_within: i64,
+}
+
+/// What every request shares.
+pub struct Shared {
+    config: Config,
+    key: SigningKey,
+    /// Customer id → (email, locale), and campaign id → name, from the workspace.
+    customers: std::collections::HashMap<String, (String, String)>,
+    campaigns: std::collections::HashMap<String, String>,
+    ledger: Mutex<Ledger>,
+    /// Where the token is in the unsubscribe URL.
+    link: unsubscribe::Link,
+    undo_within: i64,
+    limiter: guard::RateLimiter,
+}
+
+impl Shared {
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The largest request body accepted (a one-click POST is 26 bytes).
+const MAX_BODY_BYTES: usize = 4 * 1024;
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let path = shared.link.route();
+    Router::new()
+        .route("/healthz", get(unsubscribe::healthz))
+        .route(&path, get(unsubscribe::page).post(unsubscribe::post))
+        .fallback(unsubscribe::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            guard::guard,
+        ))
+        .with_state(shared)
+}
+
+/// Opens the workspace and ledger, then serves until SIGTERM or Ctrl-C;
+/// `ready` gets the address once it listens.
+pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    let workspace = Workspace::open(&options.root)?;
+    // Tokens in sent messages were signed with the real key.
+    let key = SigningKey::require_real(&workspace.config)?;
+    let ledger = Ledger::for_config(&workspace.config, crate::ledger::Creation::IfNeverSent)?;
+    let link = unsubscribe::Link::parse(&workspace.config.unsubscribe.url)?;
+    let store = &workspace.store;
+    let customers = store
+        .customers()
+        .iter()
+        .map(|c| {
+            (
+                c.id.to_string(),
+                (
+                    c.email.to_string(),
+                    store.locales().name(c.locale).to_string(),
+                ),
+            )
+        })
+        .collect();
+    let campaigns = workspace
+        .campaigns
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let shared = Arc::new(Shared {
+        config: workspace.config,
+        key,
+        customers,
+        campaigns,
+        ledger: Mutex::new(ledger),
+        link,
+        undo_within: options.undo_within,
+        limiter: guard::RateLimiter::new(options.rate_per_client),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let address = SocketAddr::new(options.bind, options.port);
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| Error::usage(format!("cannot listen on {address}: {e}")))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| Error::internal(format!("no local address: {e}")))?;
+        ready(address);
+        axum::serve(
+            listener,
+            router(shared).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop_signal())
+        .await
+        .map_err(|e| Error::Failed(format!("the service stopped: {e}")))
+    })
+}
+
+/// SIGTERM (systemd, a load balancer's drain) or Ctrl-C: stop accepting,
+/// let the requests in flight finish.
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    crate::stderr::note("stopping: finishing the requests in flight");
+}

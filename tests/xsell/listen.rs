@@ -1,0 +1,436 @@
+//! `xsell listen` over real HTTP: the one-click POST (RFC 8058), the page
+//! and its buttons in headless Chromium, undo, forged tokens, limits, and a
+//! committed unsubscribe seen by the next send in another process.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use xsell::ledger::Ledger;
+
+use crate::browser::Browser;
+use crate::peers::free_port;
+use crate::support::*;
+
+const NOW: &str = "2026-11-16T09:00:00Z";
+const CAMPAIGN: &str = "post-purchase-completion";
+
+/// A running `xsell listen`; killed when dropped.
+struct Listen {
+    child: Child,
+    base: String,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Listen {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Listen {
+    fn start(workspace: &Workspace, extra: &[&str]) -> Listen {
+        // reqwest (the tests' client) uses rustls with the ring provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let port = free_port().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("listen.log");
+        let mut args = vec!["listen", "--port", &port];
+        args.extend_from_slice(extra);
+        let child = workspace
+            .command(&args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let listen = Listen {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while reqwest::blocking::get(format!("{}/healthz", listen.base)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "xsell listen did not start: {}",
+                listen.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        listen
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// The example workspace after one send: (customer id, unsubscribe URL path+query) of each message.
+fn sent_workspace() -> (Workspace, Vec<(String, String)>) {
+    let workspace = Workspace::example();
+    let run = workspace.xsell(&["--now", NOW, "send", CAMPAIGN]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let mut links = Vec::new();
+    for entry in std::fs::read_dir(workspace.path().join("outbox").join(CAMPAIGN)).unwrap() {
+        let path = entry.unwrap().path();
+        let eml = std::fs::read_to_string(&path).unwrap();
+        let header = eml
+            .lines()
+            .find(|l| l.starts_with("List-Unsubscribe: <"))
+            .unwrap()
+            .to_string();
+        let url = header
+            .trim_start_matches("List-Unsubscribe: <")
+            .split('>')
+            .next()
+            .unwrap();
+        let customer = path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .split('_')
+            .next()
+            .unwrap()
+            .to_string();
+        links.push((
+            customer,
+            url.trim_start_matches("https://shop.example").to_string(),
+        ));
+    }
+    links.sort();
+    (workspace, links)
+}
+
+fn ledger(workspace: &Workspace) -> Ledger {
+    Ledger::open(&workspace.path().join("state/xsell.db")).unwrap()
+}
+
+fn email_of(workspace: &Workspace, customer: &str) -> String {
+    workspace
+        .read("fixtures/customers.csv")
+        .lines()
+        .find(|l| l.starts_with(&format!("{customer},")))
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_string()
+}
+
+fn locale_of(workspace: &Workspace, customer: &str) -> String {
+    workspace
+        .read("fixtures/customers.csv")
+        .lines()
+        .find(|l| l.starts_with(&format!("{customer},")))
+        .unwrap()
+        .split(',')
+        .nth(3)
+        .unwrap()
+        .to_string()
+}
+
+fn one_click(http: &reqwest::blocking::Client, url: &str) -> (u16, String) {
+    let response = http
+        .post(url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .unwrap();
+    (response.status().as_u16(), response.text().unwrap())
+}
+
+#[test]
+fn one_click_unsubscribes_once_get_never_does_and_forged_tokens_write_nothing() {
+    let (workspace, links) = sent_workspace();
+    let listen = Listen::start(&workspace, &[]);
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (customer, link) = &links[0];
+    let url = format!("{}{link}", listen.base);
+
+    // GET shows a page and writes nothing, however often (link scanners).
+    for _ in 0..3 {
+        let page = http.get(&url).send().unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+        assert!(page.headers().get("set-cookie").is_none());
+        let body = page.text().unwrap();
+        assert!(
+            body.contains(r#"<form method="post""#) && !body.contains("<script"),
+            "{body}"
+        );
+    }
+    assert!(ledger(&workspace).suppression_list().unwrap().is_empty());
+
+    // One-click: 200 after the commit, recorded with its campaign and source; a repeat changes nothing.
+    let (status, body) = one_click(&http, &url);
+    assert_eq!((status, body.as_str()), (200, "unsubscribed\n"));
+    let list = ledger(&workspace).suppression_list().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].email, email_of(&workspace, customer).to_lowercase());
+    assert_eq!(list[0].reason, "unsubscribed");
+    assert_eq!(list[0].source.as_deref(), Some("one-click"));
+    assert_eq!(list[0].campaign.as_deref(), Some(CAMPAIGN));
+    let (status, _) = one_click(&http, &url);
+    assert_eq!(status, 200);
+    assert_eq!(
+        ledger(&workspace).suppression_list().unwrap(),
+        list,
+        "idempotent"
+    );
+
+    // Forged, truncated, foreign tokens: the same plain 400, nothing written.
+    let token = link.split("token=").nth(1).unwrap();
+    let (customer_part, rest) = token.split_once('.').unwrap();
+    let forged_signature = format!("{}.{}", &token[..token.len() - 2], "AA");
+    let other_customer = format!("{}.{rest}", base64_url("C000002"));
+    let foreign = {
+        let key = xsell::signing::SigningKey::new("another-shops-key");
+        xsell::render::unsubscribe::token(&key, "C000002", CAMPAIGN)
+    };
+    let _ = customer_part;
+    for bad in [
+        forged_signature.as_str(),
+        &token[..token.len() - 5],
+        other_customer.as_str(),
+        foreign.as_str(),
+        "",
+        "....",
+    ] {
+        let bad_url = format!("{}/unsubscribe?token={bad}", listen.base);
+        let (status, body) = one_click(&http, &bad_url);
+        assert_eq!(
+            (status, body.as_str()),
+            (400, "This unsubscribe link is not valid.\n"),
+            "{bad}"
+        );
+        let page = http.get(&bad_url).send().unwrap();
+        assert_eq!(page.status().as_u16(), 400);
+    }
+    assert_eq!(ledger(&workspace).suppression_list().unwrap(), list);
+
+    // Limits: an oversized body, oversized headers; the log has no token or address.
+    let big = http
+        .post(format!("{}{}", listen.base, links[1].1))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "List-Unsubscribe=One-Click&pad={}",
+            "x".repeat(64 * 1024)
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(big.status().as_u16(), 413);
+    let headers = http
+        .get(&url)
+        .header("X-Padding", "y".repeat(16 * 1024))
+        .send()
+        .unwrap();
+    assert_eq!(headers.status().as_u16(), 431);
+    assert_eq!(ledger(&workspace).suppression_list().unwrap().len(), 1);
+    let health = http.get(format!("{}/healthz", listen.base)).send().unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let log = listen.log();
+    assert!(log.contains("POST /unsubscribe 200"), "{log}");
+    assert!(!log.contains(token) && !log.contains('@'), "{log}");
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// The page in the customer's language, with the shop's name and colours.
+#[test]
+fn the_page_speaks_the_customers_language() {
+    let (workspace, links) = sent_workspace();
+    let listen = Listen::start(&workspace, &[]);
+    let mut seen = std::collections::BTreeSet::new();
+    for (customer, link) in &links {
+        let locale = locale_of(&workspace, customer);
+        if !seen.insert(locale.clone()) {
+            continue;
+        }
+        let page = reqwest::blocking::get(format!("{}{link}", listen.base))
+            .unwrap()
+            .text()
+            .unwrap();
+        let (lang, words) = match &locale[..2] {
+            "fr" => ("fr", "Me désabonner de « Complete your routine »"),
+            "de" => ("de", "Von „Complete your routine“ abmelden"),
+            _ => ("en", "Unsubscribe from “Complete your routine”"),
+        };
+        assert!(
+            page.contains(&format!(r#"<html lang="{lang}">"#)),
+            "{locale}: {page}"
+        );
+        assert!(page.contains(words), "{locale}: {page}");
+        assert!(
+            page.contains("Maison Demo") && page.contains("#1f3d36"),
+            "{page}"
+        );
+    }
+    assert!(seen.len() >= 3, "{seen:?}");
+}
+
+/// In Chromium: the buttons post (no script on the page), undo works within
+/// the window, and the next send in another process skips the address.
+#[test]
+fn the_page_buttons_and_undo_work_in_chromium_and_the_next_send_skips() {
+    let (workspace, links) = sent_workspace();
+    let listen = Listen::start(&workspace, &["--undo-within", "1h"]);
+    let browser = Browser::start(600, 800);
+    let (customer, link) = links
+        .iter()
+        .find(|(c, _)| locale_of(&workspace, c).starts_with("en"))
+        .unwrap();
+    let email = email_of(&workspace, customer).to_lowercase();
+    browser.goto(&format!("{}{link}", listen.base));
+    let all = browser.find(r#"button[type=submit]"#);
+    assert!(
+        browser
+            .text("main")
+            .contains("Which emails from Maison Demo should stop?")
+    );
+    let _ = all;
+    // "Unsubscribe from “Complete your routine”" is the first button.
+    browser.click(&browser.find("form:nth-of-type(1) button"));
+    browser.wait_until("the campaign unsubscribe", Duration::from_secs(10), |b| {
+        b.text("main")
+            .contains("You will no longer receive “Complete your routine” emails.")
+            .then_some(())
+    });
+    let (everything, this_one) = ledger(&workspace)
+        .is_unsubscribed(&email, CAMPAIGN)
+        .unwrap();
+    assert!(!everything && this_one);
+    // Undo.
+    browser.click(&browser.find("form:nth-of-type(1) button"));
+    browser.wait_until("the undo", Duration::from_secs(10), |b| {
+        b.text("main")
+            .contains("Done: you are subscribed again.")
+            .then_some(())
+    });
+    assert_eq!(
+        ledger(&workspace)
+            .is_unsubscribed(&email, CAMPAIGN)
+            .unwrap(),
+        (false, false)
+    );
+    // From everything.
+    browser.click(&browser.find("form:nth-of-type(2) button"));
+    browser.wait_until("the full unsubscribe", Duration::from_secs(10), |b| {
+        b.text("main")
+            .contains("You will no longer receive marketing email from Maison Demo.")
+            .then_some(())
+    });
+    assert_eq!(
+        ledger(&workspace)
+            .is_unsubscribed(&email, CAMPAIGN)
+            .unwrap(),
+        (true, false)
+    );
+
+    // Another campaign's send, another process: the address is skipped.
+    let spring = workspace.xsell(&[
+        "--now",
+        "2027-03-02T17:00:00Z",
+        "--format",
+        "json",
+        "send",
+        "spring-seasonal",
+    ]);
+    assert_eq!(spring.code, 0, "{spring:?}");
+    let report: serde_json::Value = serde_json::from_str(&spring.stdout).unwrap();
+    assert!(
+        report["skipped"]["suppressed: unsubscribed"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1,
+        "{spring:?}"
+    );
+    let outbox = workspace.path().join("outbox/spring-seasonal");
+    for entry in std::fs::read_dir(outbox).unwrap() {
+        let eml = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(
+            !eml.to_lowercase().contains(&format!("<{email}>")),
+            "sent to {email} after the unsubscribe"
+        );
+    }
+}
+
+/// Undo only works for a while; a rate limit holds per client; SIGTERM
+/// stops the service cleanly.
+#[test]
+fn undo_expires_the_rate_limit_holds_and_sigterm_stops_cleanly() {
+    let (workspace, links) = sent_workspace();
+    let mut listen = Listen::start(
+        &workspace,
+        &["--undo-within", "1s", "--rate-per-client", "5"],
+    );
+    let http = reqwest::blocking::Client::new();
+    let (_, link) = links
+        .iter()
+        .find(|(c, _)| locale_of(&workspace, c).starts_with("en"))
+        .unwrap();
+    let url = format!("{}{link}", listen.base);
+    let post = |action: &str| {
+        let response = http
+            .post(&url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("action={action}"))
+            .send()
+            .unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    };
+    let (status, _) = post("all");
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(2_100));
+    let (status, body) = post("undo-all");
+    assert_eq!(status, 200);
+    assert!(body.contains("This can no longer be undone here"), "{body}");
+    assert_eq!(ledger(&workspace).suppression_list().unwrap().len(), 1);
+
+    // 5 per second, 10 at once: a burst of 30 is cut.
+    std::thread::sleep(Duration::from_secs(2));
+    let statuses: Vec<u16> = (0..30)
+        .map(|_| http.get(&url).send().unwrap().status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().filter(|s| **s == 200).count() <= 12,
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&429), "{statuses:?}");
+    // The load balancer's health check is never limited.
+    assert_eq!(
+        http.get(format!("{}/healthz", listen.base))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+
+    let pid = listen.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = listen.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "{}", listen.log());
+    assert!(
+        listen
+            .log()
+            .contains("stopping: finishing the requests in flight")
+    );
+}
