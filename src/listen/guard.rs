@@ -87,12 +87,21 @@ pub async fn guard(
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len())
         .sum();
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
     let response = if header_bytes > MAX_HEADER_BYTES {
         (
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "request headers too large\n",
         )
             .into_response()
+    } else if announced.is_some_and(|length| length > super::MAX_BODY_BYTES) {
+        // Refused before reading it; a body without a length is cut at the
+        // same size by the body limit.
+        (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response()
     } else if path != "/healthz" && !shared.limiter.allow(client) {
         (
             StatusCode::TOO_MANY_REQUESTS,
