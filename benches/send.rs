@@ -131,6 +131,7 @@ fn prepared(sample: &[u8], messages: usize) -> Vec<Prepared> {
                 occurrence: "newsletter:bench".into(),
             },
             email: format!("c{i}@example.com"),
+            return_path: None,
             message_id: format!("<bench.{i}@xsell.test>"),
             bytes: sample.to_vec(),
             file_name: String::new(),

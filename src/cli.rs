@@ -99,6 +99,17 @@ pub enum Command {
         #[arg(long, default_value = "24h", value_parser = parse_duration_arg)]
         undo_within: chrono::TimeDelta,
     },
+    /// Read one message that came back (a bounce, a complaint, a mailed unsubscribe) on standard input: for an MTA's pipe.
+    Inbound {
+        /// The envelope address it was delivered to (Postfix: `${recipient}`); else read from its headers.
+        #[arg(long)]
+        recipient: Option<String>,
+        /// Temporary failures (4.x.x) within `--soft-bounce-window` that suppress an address.
+        #[arg(long, default_value_t = 3)]
+        soft_bounces: i64,
+        #[arg(long, default_value = "14d", value_parser = parse_duration_arg)]
+        soft_bounce_window: chrono::TimeDelta,
+    },
     /// Offer codes.
     Offer {
         #[command(subcommand)]

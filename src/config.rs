@@ -58,6 +58,10 @@ pub struct Shop {
 pub struct Sender {
     pub from: lettre::message::Mailbox,
     pub reply_to: Option<lettre::message::Mailbox>,
+    /// The envelope sender per message, `bounces+{token}@shop.example`
+    /// (VERP): a bounce names its recipient by the signed token. `None`:
+    /// the From address.
+    pub return_path: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -353,6 +357,7 @@ struct RawShop {
 struct RawSender {
     from: Spanned<String>,
     reply_to: Option<Spanned<String>>,
+    return_path: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -717,7 +722,22 @@ impl Checker<'_> {
             Some(sender) => {
                 let from = self.mailbox(&sender.from);
                 let reply_to = sender.reply_to.as_ref().and_then(|r| self.mailbox(r));
-                from.map(|from| Sender { from, reply_to })
+                let return_path = sender.return_path.and_then(|text| {
+                    let example = text.get_ref().replace("{token}", "QzAwMDAwMQ.abcdefghijk");
+                    if text.get_ref().contains("{token}")
+                        && example.parse::<lettre::Address>().is_ok()
+                    {
+                        Some(text.into_inner())
+                    } else {
+                        self.problem(&text, "`return_path` must be an address with `{token}` in its local part, like `bounces+{token}@shop.example`");
+                        None
+                    }
+                });
+                from.map(|from| Sender {
+                    from,
+                    reply_to,
+                    return_path,
+                })
             }
             None => {
                 self.problems.push(Diagnostic::file(

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fault;
 pub mod generate;
 pub mod history;
+pub mod inbound;
 pub mod ledger;
 pub mod listen;
 pub mod money;

@@ -3,6 +3,7 @@
 mod backtest;
 mod check;
 mod generate;
+mod inbound;
 mod ledger;
 mod listen;
 mod offer;
@@ -37,6 +38,16 @@ pub fn run(cli: Cli) -> Result<i32> {
             open,
             transport,
         } => serve::run(global, *bind, *port, *open, transport.as_deref()),
+        Command::Inbound {
+            recipient,
+            soft_bounces,
+            soft_bounce_window,
+        } => Ok(inbound::run(
+            global,
+            recipient.as_deref(),
+            *soft_bounces,
+            *soft_bounce_window,
+        )),
         Command::Listen {
             port,
             bind,

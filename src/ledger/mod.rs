@@ -81,7 +81,14 @@ const MIGRATIONS: &[&str] = &[
         source   TEXT,
         at       INTEGER NOT NULL,
         PRIMARY KEY (email, campaign)
-    );",
+    );
+    CREATE TABLE inbound (
+        at      INTEGER NOT NULL,
+        kind    TEXT NOT NULL,
+        email   TEXT,
+        detail  TEXT
+    );
+    CREATE INDEX inbound_by_email ON inbound (email, kind, at);",
 ];
 
 /// Where a message stands.

@@ -84,6 +84,81 @@ impl Ledger {
         Ok(removed > 0)
     }
 
+    /// Records one message that came back (`xsell inbound`): its kind
+    /// (`bounce`, `soft-bounce`, `complaint`, `unsubscribe`, `unrecognised`),
+    /// the address it is about and a short detail.
+    pub fn record_inbound(
+        &mut self,
+        kind: &str,
+        email: Option<&str>,
+        detail: &str,
+        now: i64,
+    ) -> Result<()> {
+        self.connection
+            .execute(
+                "INSERT INTO inbound (at, kind, email, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![now, kind, email.map(|e| e.trim().to_lowercase()), detail],
+            )
+            .map_err(|e| ledger_error(&self.path, e))?;
+        Ok(())
+    }
+
+    /// How many messages of `kind` came back for `email` since `since`.
+    pub fn inbound_count(&self, kind: &str, email: &str, since: i64) -> Result<i64> {
+        self.connection
+            .query_row(
+                "SELECT COUNT(*) FROM inbound WHERE email = ?1 AND kind = ?2 AND at >= ?3",
+                params![email.trim().to_lowercase(), kind, since],
+                |row| row.get(0),
+            )
+            .map_err(|e| ledger_error(&self.path, e))
+    }
+
+    /// Whether xsell ever addressed a message to `email`.
+    pub fn has_mailed(&self, email: &str) -> Result<bool> {
+        self.connection
+            .query_row(
+                "SELECT 1 FROM messages WHERE email = ?1 COLLATE NOCASE LIMIT 1",
+                params![email.trim()],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| ledger_error(&self.path, e))
+    }
+
+    /// The latest address xsell mailed customer `customer` at.
+    pub fn email_of_customer(&self, customer: &str) -> Result<Option<String>> {
+        self.connection
+            .query_row(
+                "SELECT email FROM messages WHERE customer = ?1 ORDER BY updated_at DESC LIMIT 1",
+                params![customer],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| ledger_error(&self.path, e))
+    }
+
+    /// Suppresses `email` for a reason that came back by mail or webhook
+    /// (`bounced`, `complained`, `unsubscribed`); `false` when it already was.
+    pub fn suppress_from(
+        &mut self,
+        email: &str,
+        reason: &str,
+        source: &str,
+        campaign: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        let changed = self
+            .connection
+            .execute(
+                "INSERT INTO suppression (email, reason, source, at, campaign) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING",
+                params![email.trim().to_lowercase(), reason, source, now, campaign],
+            )
+            .map_err(|e| ledger_error(&self.path, e))?;
+        Ok(changed > 0)
+    }
+
     /// The addresses that left `campaign` only, with when.
     pub fn campaign_opt_outs(&self, campaign: &str) -> Result<Vec<(String, i64)>> {
         let fail = |e: rusqlite::Error| ledger_error(&self.path, e);

@@ -43,6 +43,26 @@ pub fn verify(key: &SigningKey, token: &str) -> Option<(String, String)> {
     .then_some((customer, campaign))
 }
 
+/// The token of a per-message envelope sender (VERP, `bounces+{token}@…`):
+/// the customer id and 8 bytes of HMAC-SHA256("bounce", customer id), short
+/// enough for an address's local part.
+pub fn bounce_token(key: &SigningKey, customer_id: &str) -> String {
+    let signature = key.sign(&["bounce", customer_id]);
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(customer_id),
+        URL_SAFE_NO_PAD.encode(&signature[..8])
+    )
+}
+
+/// The customer id of a bounce token, if its signature holds.
+pub fn verify_bounce(key: &SigningKey, token: &str) -> Option<String> {
+    let (customer, signature) = token.split_once('.')?;
+    let customer = String::from_utf8(URL_SAFE_NO_PAD.decode(customer).ok()?).ok()?;
+    let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+    (signature.len() == 8 && key.verify(&["bounce", &customer], &signature)).then_some(customer)
+}
+
 /// The https link of `config` with the token in place of `{token}`.
 pub fn url(config: &Unsubscribe, token: &str) -> String {
     config.url.replace("{token}", token)

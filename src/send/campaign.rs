@@ -270,6 +270,12 @@ impl Sender {
         .and_then(|rendered| rendered);
         match rendered {
             Ok(rendered) => Ok(Prepared {
+                return_path: self.config.sender.return_path.as_ref().map(|template| {
+                    template.replace(
+                        "{token}",
+                        &crate::render::unsubscribe::bounce_token(&self.key, &customer.id),
+                    )
+                }),
                 file_name: outbox_file_name(&key),
                 key,
                 email: customer.email.to_string(),

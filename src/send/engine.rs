@@ -30,6 +30,8 @@ pub struct Prepared {
     pub key: MessageKey,
     /// The recipient.
     pub email: String,
+    /// The envelope sender of this message (VERP), when not the run's.
+    pub return_path: Option<String>,
     pub message_id: String,
     /// The complete MIME message.
     pub bytes: Vec<u8>,
@@ -459,7 +461,10 @@ impl Worker {
                 self.transport
                     .deliver(
                         self.index,
-                        &options.envelope_from,
+                        message
+                            .return_path
+                            .as_deref()
+                            .unwrap_or(&options.envelope_from),
                         &message.email,
                         &message.bytes,
                         &message.file_name,

@@ -54,6 +54,7 @@ class Handler:
         path = os.path.join(self.store, f"{number:07d}.eml")
         temporary = path + ".tmp"
         with open(temporary, "wb") as f:
+            f.write(b"X-Envelope-From: " + (envelope.mail_from or "").encode() + b"\r\n")
             f.write(b"X-Envelope-To: " + ",".join(envelope.rcpt_tos).encode() + b"\r\n")
             f.write(envelope.original_content)
         os.rename(temporary, path)

@@ -8,6 +8,7 @@ mod campaign_errors;
 mod data_loading;
 mod hardening;
 mod hostile;
+mod inbound;
 mod listen;
 mod peers;
 mod plan;

@@ -17,6 +17,7 @@ fn message(campaign: &str, i: usize) -> Prepared {
     Prepared {
         key: MessageKey { campaign: campaign.into(), customer: format!("C{i:05}"), occurrence: "newsletter:2026-11-16".into() },
         email: format!("c{i}@example.com"),
+        return_path: None,
         bytes: format!("From: shop@shop.example\r\nTo: c{i}@example.com\r\nMessage-ID: {message_id}\r\nSubject: Hello {i}\r\n\r\nBody {i}\r\n.a line that starts with a dot\r\n").into_bytes(),
         message_id,
         file_name: format!("C{i:05}.eml"),
