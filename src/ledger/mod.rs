@@ -428,8 +428,21 @@ impl Ledger {
                     } else {
                         format!("transient: {reason}")
                     };
-                    set_state_in(&transaction, &key, State::Failed, Some(&reason), None, now)
-                        .map_err(fail)?;
+                    // A failure may come before any claim (a panic ahead of
+                    // it): then it is a new row, so the batch never fails on it
+                    // and the moment is retried by a later run.
+                    match set_state_in(&transaction, &key, State::Failed, Some(&reason), None, now) {
+                        Err(rusqlite::Error::QueryReturnedNoRows) => {
+                            transaction
+                                .execute(
+                                    "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, created_at, updated_at)
+                                     VALUES (?1, ?2, ?3, ?4, 'failed', ?5, ?6, ?6) ON CONFLICT DO NOTHING",
+                                    params![key.campaign, key.customer, key.occurrence, email, reason, now],
+                                )
+                                .map_err(fail)?;
+                        }
+                        other => other.map_err(fail)?,
+                    }
                     if permanent {
                         suppress_in(
                             &transaction,
