@@ -1,7 +1,9 @@
 //! `xsell listen`: the public service, meant to sit behind a TLS-terminating
 //! reverse proxy. It answers the unsubscribe link every message carries —
 //! the RFC 8058 one-click POST that mail providers send, and the page a
-//! customer opens — and `/healthz` for the load balancer. It never serves
+//! customer opens —, providers' bounce and complaint webhooks
+//! (`/webhooks/postmark`, `/webhooks/mailgun`), and `/healthz` for the load
+//! balancer. It never serves
 //! previews or customer lists (that is `xsell serve`, on loopback).
 //!
 //! Each unsubscribe is committed to the ledger before the answer; the next
@@ -12,6 +14,7 @@
 mod guard;
 mod page;
 mod unsubscribe;
+mod webhooks;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -50,6 +53,7 @@ pub struct Shared {
     link: unsubscribe::Link,
     undo_within: i64,
     limiter: guard::RateLimiter,
+    webhook_secrets: webhooks::Secrets,
 }
 
 impl Shared {
@@ -65,6 +69,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let path = shared.link.route();
     Router::new()
         .route("/healthz", get(unsubscribe::healthz))
+        .route(
+            "/webhooks/{provider}",
+            axum::routing::post(webhooks::receive),
+        )
         .route(&path, get(unsubscribe::page).post(unsubscribe::post))
         .fallback(unsubscribe::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -111,6 +119,7 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
         link,
         undo_within: options.undo_within,
         limiter: guard::RateLimiter::new(options.rate_per_client),
+        webhook_secrets: webhooks::Secrets::from_env(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -31,6 +31,10 @@ impl Drop for Listen {
 
 impl Listen {
     fn start(workspace: &Workspace, extra: &[&str]) -> Listen {
+        Listen::start_with(workspace, extra, &[])
+    }
+
+    fn start_with(workspace: &Workspace, extra: &[&str], env: &[(&str, &str)]) -> Listen {
         // reqwest (the tests' client) uses rustls with the ring provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port().to_string();
@@ -40,6 +44,7 @@ impl Listen {
         args.extend_from_slice(extra);
         let child = workspace
             .command(&args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -440,4 +445,157 @@ fn undo_expires_the_rate_limit_holds_and_sigterm_stops_cleanly() {
             .log()
             .contains("stopping: finishing the requests in flight")
     );
+}
+
+/// Providers' webhooks: each payload as the provider documents it, with its
+/// own authentication; a request that fails it writes nothing.
+#[test]
+fn provider_webhooks_suppress_with_their_own_authentication() {
+    use hmac::{Hmac, KeyInit, Mac};
+    let (workspace, links) = sent_workspace();
+    let listen = Listen::start_with(
+        &workspace,
+        &[],
+        &[
+            ("XSELL_POSTMARK_WEBHOOK_AUTH", "shop:hook-secret"),
+            ("XSELL_MAILGUN_SIGNING_KEY", "mg-signing-key"),
+        ],
+    );
+    let http = reqwest::blocking::Client::new();
+    let emails: Vec<String> = links
+        .iter()
+        .take(8)
+        .map(|(c, _)| email_of(&workspace, c))
+        .collect();
+    let post = |provider: &str, auth: Option<&str>, body: String| {
+        let mut request = http
+            .post(format!("{}/webhooks/{provider}", listen.base))
+            .header("Content-Type", "application/json")
+            .body(body);
+        if let Some((user, password)) = auth.and_then(|a| a.split_once(':')) {
+            request = request.basic_auth(user, Some(password));
+        }
+        let response = request.send().unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    };
+    let reason = |email: &str| {
+        ledger(&workspace)
+            .suppression_list()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.email == email.to_lowercase())
+            .map(|s| (s.reason, s.source.unwrap_or_default()))
+    };
+    let postmark_bounce = |email: &str, kind: &str| {
+        format!(
+            r#"{{"RecordType":"Bounce","ID":4323372036854775807,"Type":"{kind}","TypeCode":1,"Name":"Hard bounce","Tag":"","MessageID":"883953f4-6105-42a2-a16a-77a8eac79483","ServerID":23,"MessageStream":"outbound","Description":"The server was unable to deliver your message (ex: unknown user, mailbox not found).","Details":"Test bounce details","Email":"{email}","From":"hello@shop.example","BouncedAt":"2026-11-16T09:33:54.9070259Z","DumpAvailable":true,"Inactive":true,"CanActivate":true,"Subject":"Love your new candle?"}}"#
+        )
+    };
+
+    // Postmark: wrong or missing credentials write nothing.
+    for auth in [None, Some("shop:wrong"), Some("other:hook-secret")] {
+        let (status, _) = post("postmark", auth, postmark_bounce(&emails[0], "HardBounce"));
+        assert_eq!(status, 401);
+    }
+    assert!(reason(&emails[0]).is_none());
+    let auth = Some("shop:hook-secret");
+    assert_eq!(
+        post("postmark", auth, postmark_bounce(&emails[0], "HardBounce")).0,
+        200
+    );
+    assert_eq!(
+        reason(&emails[0]),
+        Some(("bounced".into(), "webhook postmark".into()))
+    );
+    let complaint = format!(
+        r#"{{"RecordType":"SpamComplaint","MessageStream":"outbound","ID":42,"Type":"SpamComplaint","TypeCode":512,"Name":"Spam complaint","Tag":"","MessageID":"00000000-0000-0000-0000-000000000000","ServerID":1234,"Description":"","Details":"Test spam complaint details","Email":"{}","From":"hello@shop.example","BouncedAt":"2026-11-16T10:00:00Z","DumpAvailable":true,"Inactive":true,"CanActivate":false,"Subject":"Love your new candle?"}}"#,
+        emails[1]
+    );
+    assert_eq!(post("postmark", auth, complaint).0, 200);
+    assert_eq!(reason(&emails[1]).unwrap().0, "complained");
+    let change = format!(
+        r#"{{"RecordType":"SubscriptionChange","MessageID":"883953f4-6105-42a2-a16a-77a8eac79483","ServerID":123456,"MessageStream":"outbound","ChangedAt":"2026-11-16T16:33:54.9070259Z","Recipient":"{}","Origin":"Recipient","SuppressSending":true,"SuppressionReason":"ManualSuppression","Tag":"","Metadata":{{}}}}"#,
+        emails[2]
+    );
+    assert_eq!(post("postmark", auth, change).0, 200);
+    assert_eq!(reason(&emails[2]).unwrap().0, "unsubscribed");
+    for (i, expected) in ["counted", "counted", "suppressed"].iter().enumerate() {
+        let (status, body) = post("postmark", auth, postmark_bounce(&emails[3], "SoftBounce"));
+        assert_eq!(status, 200);
+        assert!(
+            body.contains(&format!("({} in the window): {expected}", i + 1)),
+            "{body}"
+        );
+    }
+    // An address xsell never mailed: acknowledged, ignored.
+    let (status, body) = post(
+        "postmark",
+        auth,
+        postmark_bounce("stranger@elsewhere.example", "HardBounce"),
+    );
+    assert_eq!(
+        (status, body.trim()),
+        (200, "ignored: an address xsell has not mailed")
+    );
+    assert!(reason("stranger@elsewhere.example").is_none());
+
+    // Mailgun: the signature of timestamp + token with the signing key.
+    let mailgun = |email: &str, event: &str, severity: &str, key: &str| {
+        let (timestamp, token) = (
+            "1794820000",
+            "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0",
+        );
+        let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(format!("{timestamp}{token}").as_bytes());
+        let signature = hex::encode(mac.finalize().into_bytes());
+        format!(
+            r#"{{"signature":{{"timestamp":"{timestamp}","token":"{token}","signature":"{signature}"}},"event-data":{{"event":"{event}","severity":"{severity}","id":"G9Bn5sl1TC6nu79C8C0bwg","timestamp":1794820000.0,"recipient":"{email}","reason":"bounce","delivery-status":{{"code":550,"message":"5.1.1 The email account that you tried to reach does not exist","attempt-no":1}},"message":{{"headers":{{"to":"{email}","message-id":"20261116091204.1.abc@shop.example","from":"hello@shop.example","subject":"Love your new candle?"}}}}}}}}"#
+        )
+    };
+    let (status, _) = post(
+        "mailgun",
+        None,
+        mailgun(&emails[4], "failed", "permanent", "not-the-key"),
+    );
+    assert_eq!(status, 401);
+    assert!(reason(&emails[4]).is_none());
+    assert_eq!(
+        post(
+            "mailgun",
+            None,
+            mailgun(&emails[4], "failed", "permanent", "mg-signing-key")
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        reason(&emails[4]),
+        Some(("bounced".into(), "webhook mailgun".into()))
+    );
+    assert_eq!(
+        post(
+            "mailgun",
+            None,
+            mailgun(&emails[5], "complained", "", "mg-signing-key")
+        )
+        .0,
+        200
+    );
+    assert_eq!(reason(&emails[5]).unwrap().0, "complained");
+    assert_eq!(
+        post(
+            "mailgun",
+            None,
+            mailgun(&emails[6], "failed", "temporary", "mg-signing-key")
+        )
+        .0,
+        200
+    );
+    assert!(
+        reason(&emails[6]).is_none(),
+        "one temporary failure only counts"
+    );
+
+    // A provider without its secret configured, or unknown: not served.
+    assert_eq!(post("sendgrid", None, "[]".into()).0, 404);
 }
