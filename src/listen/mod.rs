@@ -2,7 +2,7 @@
 //! reverse proxy. It answers the unsubscribe link every message carries —
 //! the RFC 8058 one-click POST that mail providers send, and the page a
 //! customer opens —, providers' bounce and complaint webhooks
-//! (`/webhooks/postmark`, `/webhooks/mailgun`), and `/healthz` for the load
+//! (`/webhooks/ses`, `/webhooks/postmark`, `/webhooks/mailgun`), and `/healthz` for the load
 //! balancer. It never serves
 //! previews or customer lists (that is `xsell serve`, on loopback).
 //!
@@ -13,6 +13,7 @@
 
 mod guard;
 mod page;
+mod ses;
 mod unsubscribe;
 mod webhooks;
 
@@ -54,6 +55,7 @@ pub struct Shared {
     undo_within: i64,
     limiter: guard::RateLimiter,
     webhook_secrets: webhooks::Secrets,
+    ses: ses::Ses,
 }
 
 impl Shared {
@@ -120,6 +122,7 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
         undo_within: options.undo_within,
         limiter: guard::RateLimiter::new(options.rate_per_client),
         webhook_secrets: webhooks::Secrets::from_env(),
+        ses: ses::Ses::from_env(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

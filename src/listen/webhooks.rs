@@ -1,9 +1,10 @@
 //! Bounces, complaints and unsubscribes reported by an email provider's
-//! webhook, for shops that send through one: `POST /webhooks/postmark` and
-//! `POST /webhooks/mailgun`. Each provider's own authentication is checked
-//! first (Postmark: the HTTP Basic credentials written into the webhook URL;
-//! Mailgun: the HMAC-SHA256 signature of timestamp and token with the
-//! webhook signing key), and a request that fails it writes nothing. The
+//! webhook, for shops that send through one: `POST /webhooks/ses` (Amazon
+//! SES through SNS, see [`super::ses`]), `/webhooks/postmark` and
+//! `/webhooks/mailgun`. Each provider's own authentication is checked
+//! first (SES: SNS's signature; Postmark: the HTTP Basic credentials written
+//! into the webhook URL; Mailgun: the HMAC-SHA256 signature of timestamp and
+//! token with the webhook signing key), and a request that fails it writes nothing. The
 //! secrets come from environment variables; a provider whose variable is
 //! not set is not served.
 //!
@@ -22,6 +23,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::Shared;
+use super::ses::Sns;
 
 /// `user:password` for Postmark's Basic authentication.
 pub const POSTMARK_ENV: &str = "XSELL_POSTMARK_WEBHOOK_AUTH";
@@ -80,6 +82,32 @@ pub async fn receive(
                 None => return refused(),
             },
         },
+        "ses" if shared.ses.is_configured() => {
+            // Verifying may fetch SNS's certificate: off the async threads.
+            let worker = shared.clone();
+            let handled = tokio::task::spawn_blocking(move || worker.ses.handle(&body)).await;
+            match handled {
+                Ok(Ok(Sns::Confirmed)) => return "subscription confirmed\n".into_response(),
+                Ok(Ok(Sns::Ignored(why))) => Ok(vec![Report::Ignore(why)]),
+                Ok(Ok(Sns::Notification(list))) => Ok(list
+                    .into_iter()
+                    .map(|(kind, email, detail)| match kind {
+                        "soft-bounce" => Report::Soft { email, detail },
+                        "complained" => Report::Suppress {
+                            email,
+                            reason: "complained",
+                            detail,
+                        },
+                        _ => Report::Suppress {
+                            email,
+                            reason: "bounced",
+                            detail,
+                        },
+                    })
+                    .collect()),
+                Ok(Err(())) | Err(_) => return refused(),
+            }
+        }
         _ => return not_served(),
     };
     let Ok(reports) = reports else {

@@ -599,3 +599,222 @@ fn provider_webhooks_suppress_with_their_own_authentication() {
     // A provider without its secret configured, or unknown: not served.
     assert_eq!(post("sendgrid", None, "[]".into()).0, 404);
 }
+
+/// Amazon SES through SNS: the subscription is confirmed, bounces and
+/// complaints land in the ledger, and only messages whose SNS signature
+/// (version 2, RSA-SHA256, the certificate fetched from the signing URL)
+/// holds, from a configured topic, are taken.
+#[test]
+fn ses_notifications_through_sns_are_verified_and_recorded() {
+    use std::io::{Read, Write};
+    let (workspace, links) = sent_workspace();
+    let emails: Vec<String> = links
+        .iter()
+        .take(3)
+        .map(|(c, _)| email_of(&workspace, c))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let openssl = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=sns.test",
+    ]);
+    let certificate = std::fs::read(dir.path().join("cert.pem")).unwrap();
+
+    // A stand-in for SNS's certificate and subscription URLs, on loopback.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = server.local_addr().unwrap().to_string();
+    let confirmations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = confirmations.clone();
+    std::thread::spawn(move || {
+        for stream in server.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = [0u8; 2048];
+            let n = stream.read(&mut request).unwrap_or(0);
+            let request = String::from_utf8_lossy(&request[..n]).to_string();
+            let body: Vec<u8> = if request.starts_with("GET /cert.pem") {
+                certificate.clone()
+            } else {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                b"<ConfirmSubscriptionResponse/>".to_vec()
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+    });
+    let topic = "arn:aws:sns:eu-west-1:123456789012:ses-events";
+    let listen = Listen::start_with(
+        &workspace,
+        &[],
+        &[
+            ("XSELL_SES_TOPIC_ARNS", topic),
+            ("XSELL_SES_TEST_HOST", &host),
+        ],
+    );
+    let sign = |fields: &[(&str, &str)]| -> String {
+        let canonical: String = fields.iter().map(|(k, v)| format!("{k}\n{v}\n")).collect();
+        std::fs::write(dir.path().join("canonical.txt"), canonical).unwrap();
+        openssl(&[
+            "dgst",
+            "-sha256",
+            "-sign",
+            "key.pem",
+            "-out",
+            "signature.bin",
+            "canonical.txt",
+        ]);
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .encode(std::fs::read(dir.path().join("signature.bin")).unwrap())
+    };
+    let cert_url = format!("http://{host}/cert.pem");
+    let notification =
+        |message: &str, topic: &str, version: &str, cert_url: &str, signed_message: &str| {
+            let fields = [
+                ("Message", signed_message),
+                ("MessageId", "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"),
+                ("Timestamp", "2026-11-16T09:30:00.000Z"),
+                ("TopicArn", topic),
+                ("Type", "Notification"),
+            ];
+            serde_json::json!({
+                "Type": "Notification",
+                "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324",
+                "TopicArn": topic,
+                "Message": message,
+                "Timestamp": "2026-11-16T09:30:00.000Z",
+                "SignatureVersion": version,
+                "Signature": sign(&fields),
+                "SigningCertURL": cert_url,
+                "UnsubscribeURL": format!("http://{host}/unsubscribe"),
+            })
+            .to_string()
+        };
+    let http = reqwest::blocking::Client::new();
+    let post = |body: String| {
+        let response = http
+            .post(format!("{}/webhooks/ses", listen.base))
+            .header("Content-Type", "text/plain; charset=UTF-8")
+            .header("x-amz-sns-message-type", "Notification")
+            .body(body)
+            .send()
+            .unwrap();
+        (response.status().as_u16(), response.text().unwrap())
+    };
+    let reason = |email: &str| {
+        ledger(&workspace)
+            .suppression_list()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.email == email.to_lowercase())
+            .map(|s| s.reason)
+    };
+
+    // The subscription confirmation is confirmed by fetching its URL.
+    let subscribe_url = format!("http://{host}/confirm?Token=abc");
+    let confirmation_fields = [
+        ("Message", "You have chosen to subscribe to the topic."),
+        ("MessageId", "165545c9-2a5c-472c-8df2-7ff2be2b3b1b"),
+        ("SubscribeURL", subscribe_url.as_str()),
+        ("Timestamp", "2026-11-16T09:00:00.000Z"),
+        ("Token", "abc"),
+        ("TopicArn", topic),
+        ("Type", "SubscriptionConfirmation"),
+    ];
+    let confirmation = serde_json::json!({
+        "Type": "SubscriptionConfirmation",
+        "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+        "Token": "abc",
+        "TopicArn": topic,
+        "Message": "You have chosen to subscribe to the topic.",
+        "SubscribeURL": subscribe_url,
+        "Timestamp": "2026-11-16T09:00:00.000Z",
+        "SignatureVersion": "2",
+        "Signature": sign(&confirmation_fields),
+        "SigningCertURL": cert_url,
+    })
+    .to_string();
+    assert_eq!(
+        post(confirmation),
+        (200, "subscription confirmed\n".to_string())
+    );
+    assert_eq!(confirmations.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    let bounce = serde_json::json!({
+        "notificationType": "Bounce",
+        "bounce": {
+            "bounceType": "Permanent", "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": emails[0], "action": "failed", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}],
+            "timestamp": "2026-11-16T09:29:00.000Z", "feedbackId": "0102017f0e0b"
+        },
+        "mail": {"timestamp": "2026-11-16T09:12:00.000Z", "source": "hello@shop.example", "messageId": "0102017f0e0a", "destination": [emails[0]]}
+    })
+    .to_string();
+    let complaint = serde_json::json!({
+        "notificationType": "Complaint",
+        "complaint": {"complainedRecipients": [{"emailAddress": emails[1]}], "complaintFeedbackType": "abuse", "timestamp": "2026-11-16T09:40:00.000Z", "feedbackId": "0102017f0e0c"},
+        "mail": {"timestamp": "2026-11-16T09:12:00.000Z", "source": "hello@shop.example", "messageId": "0102017f0e0d", "destination": [emails[1]]}
+    })
+    .to_string();
+
+    // Refused, nothing written: a message changed after signing, another
+    // topic, signature version 1, a certificate from a host that is not SNS.
+    let tampered = bounce.replace(&emails[0], &emails[2]);
+    for body in [
+        notification(&tampered, topic, "2", &cert_url, &bounce),
+        notification(
+            &bounce,
+            "arn:aws:sns:eu-west-1:999999999999:other",
+            "2",
+            &cert_url,
+            &bounce,
+        ),
+        notification(&bounce, topic, "1", &cert_url, &bounce),
+        notification(
+            &bounce,
+            topic,
+            "2",
+            &cert_url.replace("127.0.0.1", "localhost"),
+            &bounce,
+        ),
+    ] {
+        let (status, _) = post(body);
+        assert_eq!(status, 401);
+    }
+    assert!(reason(&emails[0]).is_none() && reason(&emails[2]).is_none());
+
+    assert_eq!(
+        post(notification(&bounce, topic, "2", &cert_url, &bounce)).0,
+        200
+    );
+    assert_eq!(reason(&emails[0]).as_deref(), Some("bounced"));
+    assert_eq!(
+        post(notification(&complaint, topic, "2", &cert_url, &complaint)).0,
+        200
+    );
+    assert_eq!(reason(&emails[1]).as_deref(), Some("complained"));
+}
