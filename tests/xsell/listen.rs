@@ -35,9 +35,13 @@ impl Listen {
     }
 
     fn start_with(workspace: &Workspace, extra: &[&str], env: &[(&str, &str)]) -> Listen {
+        Listen::start_on(workspace, free_port(), extra, env)
+    }
+
+    fn start_on(workspace: &Workspace, port: u16, extra: &[&str], env: &[(&str, &str)]) -> Listen {
         // reqwest (the tests' client) uses rustls with the ring provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let port = free_port().to_string();
+        let port = port.to_string();
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("listen.log");
         let mut args = vec!["listen", "--port", &port];
@@ -817,4 +821,204 @@ fn ses_notifications_through_sns_are_verified_and_recorded() {
         200
     );
     assert_eq!(reason(&emails[1]).as_deref(), Some("complained"));
+}
+
+/// Under load, nothing is lost: while a send of ~2,300 messages goes to
+/// smtp-sink, four clients post one-click unsubscribes for customers of
+/// that campaign (bounded: each customer once, a few retries), and the
+/// listener is killed with SIGKILL once and restarted. Every request that
+/// got a 200 is in the ledger, and no message reached an address after its
+/// unsubscribe was acknowledged (a message claimed just before the commit
+/// may still be finishing its SMTP transaction: 250 ms are allowed for it).
+#[test]
+fn nothing_is_lost_under_load_and_a_kill_9_of_the_listener() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::SystemTime;
+    const SPRING: &str = "2027-03-02T17:00:00Z";
+    let workspace = Workspace::example();
+    let sink = crate::peers::smtp_sink();
+    let plan = workspace.xsell(&[
+        "--now",
+        SPRING,
+        "--format",
+        "json",
+        "plan",
+        "spring-seasonal",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let planned: Vec<(String, String)> = plan["planned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["customer"]["id"].as_str().unwrap().to_string(),
+                m["customer"]["email"].as_str().unwrap().to_lowercase(),
+            )
+        })
+        .collect();
+    assert!(planned.len() > 2_000);
+    // The send needs a ledger before the listener opens it.
+    assert_eq!(workspace.xsell(&["ledger", "init"]).code, 0);
+    let port = free_port();
+    let mut listen = Listen::start_on(&workspace, port, &["--rate-per-client", "1000000"], &[]);
+    let mut send = workspace
+        .command(&[
+            "--now",
+            SPRING,
+            "--format",
+            "json",
+            "send",
+            "spring-seasonal",
+            "--transport",
+            &sink.url(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // In the send's own order, a little ahead of it and a little slower
+    // (the send goes at `rate = 200`/s): it catches up after a few seconds
+    // and then sends where they unsubscribe, message by message.
+    let key = xsell::signing::SigningKey::new("xsell-tests-signing-key");
+    let mut ahead = planned[100..].to_vec();
+    ahead.reverse();
+    let queue: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(ahead));
+    let acked: Arc<Mutex<Vec<(String, SystemTime)>>> = Arc::default();
+    let failed = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (queue, acked, failed, key) =
+                (queue.clone(), acked.clone(), failed.clone(), key.clone());
+            let base = format!("http://127.0.0.1:{port}");
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap();
+                loop {
+                    std::thread::sleep(Duration::from_millis(22));
+                    let Some((customer, email)) = queue.lock().unwrap().pop() else {
+                        return;
+                    };
+                    let token =
+                        xsell::render::unsubscribe::token(&key, &customer, "spring-seasonal");
+                    // A few tries: the listener may be down for its restart.
+                    for attempt in 0..50 {
+                        let answer = http
+                            .post(format!("{base}/unsubscribe?token={token}"))
+                            .header("Content-Type", "application/x-www-form-urlencoded")
+                            .body("List-Unsubscribe=One-Click")
+                            .send();
+                        match answer {
+                            Ok(response) if response.status().as_u16() == 200 => {
+                                acked
+                                    .lock()
+                                    .unwrap()
+                                    .push((email.clone(), SystemTime::now()));
+                                break;
+                            }
+                            _ if attempt == 49 => {
+                                failed.fetch_add(1, Ordering::SeqCst);
+                            }
+                            _ => std::thread::sleep(Duration::from_millis(20)),
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    // Once a few hundred are acknowledged: kill -9, restart on the same port.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < 300 {
+        assert!(
+            Instant::now() < deadline,
+            "the load did not start: {}",
+            listen.log()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &listen.child.id().to_string()])
+        .status();
+    let _ = listen.child.wait();
+    let killed_at = acked.lock().unwrap().len();
+    listen = Listen::start_on(&workspace, port, &["--rate-per-client", "1000000"], &[]);
+    for client in clients {
+        client.join().unwrap();
+    }
+    let send = send.wait_with_output().unwrap();
+    assert_eq!(
+        send.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&send.stderr)
+    );
+    let acked = acked.lock().unwrap().clone();
+    println!(
+        "under load: {} unsubscribes acknowledged ({killed_at} before the kill -9), {} given up, send: {}",
+        acked.len(),
+        failed.load(Ordering::SeqCst),
+        String::from_utf8_lossy(&send.stdout)
+            .lines()
+            .filter(|l| l.contains("\"sent\""))
+            .collect::<String>()
+    );
+    assert!(
+        acked.len() > killed_at,
+        "requests were acknowledged after the restart too"
+    );
+
+    // Every 200 is in the ledger.
+    let suppressed: std::collections::HashSet<String> = ledger(&workspace)
+        .suppression_list()
+        .unwrap()
+        .into_iter()
+        .filter(|s| s.reason == "unsubscribed")
+        .map(|s| s.email)
+        .collect();
+    for (email, _) in &acked {
+        assert!(
+            suppressed.contains(email),
+            "{email} got a 200 but is not in the ledger"
+        );
+    }
+    // No message reached an address after its unsubscribe was acknowledged.
+    let acked_at: std::collections::HashMap<&str, SystemTime> =
+        acked.iter().map(|(e, t)| (e.as_str(), *t)).collect();
+    let mut late = Vec::new();
+    let mut delivered_to_unsubscribed = 0;
+    for entry in std::fs::read_dir(&sink.store).unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Some(to) = crate::peers::header(&text, "To") else {
+            continue;
+        };
+        let to = to
+            .rsplit('<')
+            .next()
+            .unwrap_or(&to)
+            .trim_end_matches('>')
+            .trim()
+            .to_lowercase();
+        if let Some(at) = acked_at.get(to.as_str()) {
+            delivered_to_unsubscribed += 1;
+            let arrived = std::fs::metadata(&path).unwrap().modified().unwrap();
+            if arrived > *at + Duration::from_millis(250) {
+                late.push(to);
+            }
+        }
+    }
+    println!(
+        "{delivered_to_unsubscribed} messages went to addresses that unsubscribed during the send, all before their acknowledgement"
+    );
+    assert!(
+        late.is_empty(),
+        "sent after the unsubscribe was committed: {late:?}"
+    );
+    drop(listen);
 }
