@@ -863,7 +863,7 @@ fn nothing_is_lost_under_load_and_a_kill_9_of_the_listener() {
     assert_eq!(workspace.xsell(&["ledger", "init"]).code, 0);
     let port = free_port();
     let mut listen = Listen::start_on(&workspace, port, &["--rate-per-client", "1000000"], &[]);
-    let mut send = workspace
+    let send = workspace
         .command(&[
             "--now",
             SPRING,
