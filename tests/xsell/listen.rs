@@ -193,14 +193,13 @@ fn one_click_unsubscribes_once_get_never_does_and_forged_tokens_write_nothing() 
 
     // Forged, truncated, foreign tokens: the same plain 400, nothing written.
     let token = link.split("token=").nth(1).unwrap();
-    let (customer_part, rest) = token.split_once('.').unwrap();
+    let (_, rest) = token.split_once('.').unwrap();
     let forged_signature = format!("{}.{}", &token[..token.len() - 2], "AA");
     let other_customer = format!("{}.{rest}", base64_url("C000002"));
     let foreign = {
         let key = xsell::signing::SigningKey::new("another-shops-key");
         xsell::render::unsubscribe::token(&key, "C000002", CAMPAIGN)
     };
-    let _ = customer_part;
     for bad in [
         forged_signature.as_str(),
         &token[..token.len() - 5],
@@ -304,13 +303,11 @@ fn the_page_buttons_and_undo_work_in_chromium_and_the_next_send_skips() {
         .unwrap();
     let email = email_of(&workspace, customer).to_lowercase();
     browser.goto(&format!("{}{link}", listen.base));
-    let all = browser.find(r#"button[type=submit]"#);
     assert!(
         browser
             .text("main")
             .contains("Which emails from Maison Demo should stop?")
     );
-    let _ = all;
     // "Unsubscribe from “Complete your routine”" is the first button.
     browser.click(&browser.find("form:nth-of-type(1) button"));
     browser.wait_until("the campaign unsubscribe", Duration::from_secs(10), |b| {
