@@ -89,35 +89,38 @@ fn act(
             let Some(email) = address(ledger, who)? else {
                 return unknown(ledger, "a bounce");
             };
-            ledger.record_inbound("bounce", Some(&email), status, now)?;
-            ledger.suppress_from(&email, "bounced", &format!("dsn {status}"), None, now)?;
+            let source = format!("dsn {status}");
+            ledger.record_suppressing("bounce", &email, "bounced", &source, None, status, now)?;
             format!("bounce {status}: suppressed")
         }
         Verdict::SoftBounce { who, status } => {
             let Some(email) = address(ledger, who)? else {
                 return unknown(ledger, "a delay");
             };
-            ledger.record_inbound("soft-bounce", Some(&email), status, now)?;
-            let count = ledger.inbound_count("soft-bounce", &email, window_start)?;
-            if count >= soft_bounces {
-                ledger.suppress_from(
-                    &email,
-                    "bounced",
-                    &format!("dsn: {count} temporary failures"),
-                    None,
-                    now,
-                )?;
-                format!("temporary failure {status} ({count} in the window): suppressed")
-            } else {
-                format!("temporary failure {status} ({count} in the window): counted")
-            }
+            let (count, suppressed) = ledger.record_soft_bounce(
+                &email,
+                status,
+                "dsn",
+                now,
+                soft_bounces,
+                window_start,
+            )?;
+            let verdict = if suppressed { "suppressed" } else { "counted" };
+            format!("temporary failure {status} ({count} in the window): {verdict}")
         }
         Verdict::Complaint { who, feedback } => {
             let Some(email) = address(ledger, who)? else {
                 return unknown(ledger, "a complaint");
             };
-            ledger.record_inbound("complaint", Some(&email), feedback, now)?;
-            ledger.suppress_from(&email, "complained", "arf", None, now)?;
+            ledger.record_suppressing(
+                "complaint",
+                &email,
+                "complained",
+                "arf",
+                None,
+                feedback,
+                now,
+            )?;
             format!("complaint ({feedback}): suppressed")
         }
         Verdict::Unsubscribe { customer, campaign } => {

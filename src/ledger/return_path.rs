@@ -42,17 +42,25 @@ impl Ledger {
         now: i64,
     ) -> Result<bool> {
         let email = email.trim().to_lowercase();
-        let changed = match scope {
-            Scope::All => self.connection.execute(
-                "INSERT INTO suppression (email, reason, source, at, campaign) VALUES (?1, 'unsubscribed', ?2, ?3, ?4) ON CONFLICT (email) DO NOTHING",
-                params![email, source, now, from_campaign],
-            ),
-            Scope::Campaign(campaign) => self.connection.execute(
+        let campaign = match scope {
+            Scope::All => {
+                return self.suppress_from(
+                    &email,
+                    "unsubscribed",
+                    source,
+                    Some(from_campaign),
+                    now,
+                );
+            }
+            Scope::Campaign(campaign) => campaign,
+        };
+        let changed = self
+            .connection
+            .execute(
                 "INSERT INTO campaign_opt_outs (email, campaign, source, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![email, campaign, source, now],
-            ),
-        }
-        .map_err(|e| ledger_error(&self.path, e))?;
+            )
+            .map_err(|e| ledger_error(&self.path, e))?;
         Ok(changed > 0)
     }
 
@@ -112,6 +120,49 @@ impl Ledger {
                 |row| row.get(0),
             )
             .map_err(|e| ledger_error(&self.path, e))
+    }
+
+    /// A report that `email` must not be mailed again — a bounce, a
+    /// complaint, an unsubscribe by mail —, logged as `kind` and applied.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_suppressing(
+        &mut self,
+        kind: &str,
+        email: &str,
+        reason: &str,
+        source: &str,
+        campaign: Option<&str>,
+        detail: &str,
+        now: i64,
+    ) -> Result<bool> {
+        self.record_inbound(kind, Some(email), detail, now)?;
+        self.suppress_from(email, reason, source, campaign, now)
+    }
+
+    /// A temporary failure for `email`, counted; with the `limit`th since
+    /// `window_start` the address is suppressed as `bounced`. Returns the
+    /// count in the window.
+    pub fn record_soft_bounce(
+        &mut self,
+        email: &str,
+        detail: &str,
+        source: &str,
+        now: i64,
+        limit: i64,
+        window_start: i64,
+    ) -> Result<(i64, bool)> {
+        self.record_inbound("soft-bounce", Some(email), detail, now)?;
+        let count = self.inbound_count("soft-bounce", email, window_start)?;
+        if count >= limit {
+            self.suppress_from(
+                email,
+                "bounced",
+                &format!("{source}: {count} temporary failures"),
+                None,
+                now,
+            )?;
+        }
+        Ok((count, count >= limit))
     }
 
     /// Whether xsell ever addressed a message to `email`.

@@ -175,22 +175,28 @@ fn apply(
             if !ledger.has_mailed(email)? {
                 return Ok("ignored: an address xsell has not mailed".into());
             }
-            ledger.record_inbound(reason, Some(email), detail, now)?;
-            ledger.suppress_from(email, reason, source, None, now)?;
+            let kind = match *reason {
+                "complained" => "complaint",
+                "unsubscribed" => "unsubscribe",
+                _ => "bounce",
+            };
+            ledger.record_suppressing(kind, email, reason, source, None, detail, now)?;
             format!("{reason}: suppressed")
         }
         Report::Soft { email, detail } => {
             if !ledger.has_mailed(email)? {
                 return Ok("ignored: an address xsell has not mailed".into());
             }
-            ledger.record_inbound("soft-bounce", Some(email), detail, now)?;
-            let count = ledger.inbound_count("soft-bounce", email, now - SOFT_BOUNCE_WINDOW)?;
-            if count >= SOFT_BOUNCES {
-                ledger.suppress_from(email, "bounced", source, None, now)?;
-                format!("temporary failure ({count} in the window): suppressed")
-            } else {
-                format!("temporary failure ({count} in the window): counted")
-            }
+            let (count, suppressed) = ledger.record_soft_bounce(
+                email,
+                detail,
+                source,
+                now,
+                SOFT_BOUNCES,
+                now - SOFT_BOUNCE_WINDOW,
+            )?;
+            let verdict = if suppressed { "suppressed" } else { "counted" };
+            format!("temporary failure ({count} in the window): {verdict}")
         }
         Report::Ignore(why) => format!("ignored: {why}"),
     })
