@@ -473,9 +473,16 @@ impl Worker {
                     .await
             })
             .catch_unwind()
-            .await
-            // Not sent as far as we know: failed, retried by a later run.
-            .unwrap_or_else(|payload| Delivery::Rejected(crate::fault::panic_message(&*payload)));
+            .await;
+            let delivery = match delivery {
+                Ok(delivery) => delivery,
+                Err(payload) => {
+                    // Not sent as far as we know: failed, retried by a later
+                    // run; the connection may be mid-transaction: a new one.
+                    self.transport.reset(self.index).await;
+                    Delivery::Rejected(crate::fault::panic_message(&*payload))
+                }
+            };
             match delivery {
                 Delivery::Transient(reason)
                     if attempt < options.attempts && !self.stop.load(Ordering::Relaxed) =>

@@ -247,6 +247,13 @@ impl SmtpPool {
     }
 
     /// Ends every open session politely.
+    /// Aborts worker `worker`'s connection, if it has one.
+    pub async fn reset(&self, worker: usize) {
+        if let Some(mut session) = self.slots[worker % self.slots.len()].lock().await.take() {
+            session.connection.abort().await;
+        }
+    }
+
     pub async fn close(&self) {
         for slot in &self.slots {
             if let Some(mut session) = slot.lock().await.take() {

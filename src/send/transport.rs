@@ -210,6 +210,14 @@ impl Transport {
         }
     }
 
+    /// Drops worker `worker`'s connection (after a panic left it in an
+    /// unknown state); the next message opens a new one.
+    pub async fn reset(&self, worker: usize) {
+        if let Transport::Smtp(pool) = self {
+            pool.reset(worker).await;
+        }
+    }
+
     /// Says goodbye to servers (QUIT) at the end of a run.
     pub async fn close(&self) {
         if let Transport::Smtp(pool) = self {

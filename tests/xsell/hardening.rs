@@ -783,3 +783,33 @@ fn a_panic_at_the_claim_or_between_messages_is_accounted_for() {
         assert_eq!(eml_count(&workspace), customers.len(), "{stage}");
     }
 }
+
+/// A panic while handing a message to a real SMTP server fails that message;
+/// the worker's connection is dropped and the rest still arrive.
+#[test]
+fn a_transport_panic_over_smtp_fails_one_message_and_the_rest_arrive() {
+    let sink = crate::peers::smtp_sink();
+    let workspace = Workspace::example();
+    let customers = planned_customers(&workspace);
+    let victim = &customers[3];
+    let mut command = workspace.command(&[
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "send",
+        CAMPAIGN,
+        "--transport",
+        &sink.url(),
+    ]);
+    command.env("XSELL_FAULT", format!("transport:{victim}"));
+    let run = Run::from(command.output().unwrap());
+    assert_eq!(run.code, 2, "{run:?}");
+    let first = report(&run);
+    assert_eq!(first["failed"], 1, "{run:?}");
+    assert_eq!(
+        first["sent"].as_u64().unwrap() as usize,
+        customers.len() - 1
+    );
+    assert_eq!(sink.wait_for(customers.len() - 1), customers.len() - 1);
+}
