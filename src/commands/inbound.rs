@@ -52,7 +52,11 @@ pub fn run(
     });
     match handled {
         Ok(line) => {
-            println!("{line}");
+            if crate::stderr::is_json() {
+                println!("{}", serde_json::json!({ "outcome": line }));
+            } else {
+                println!("{line}");
+            }
             0
         }
         Err(error) => {
