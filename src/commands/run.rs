@@ -37,7 +37,7 @@ struct RunLine {
     campaign: String,
     /// The scheduled time this run is for (none: a triggered campaign without schedule).
     due: Option<String>,
-    /// `sent` (ran), `skipped` (with `reason`), `failed`.
+    /// `sent` (ran), `would_send` (a dry run), `skipped` (with `reason`), `failed`.
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
@@ -181,7 +181,11 @@ fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32
                 )?;
             }
         }
-        let outcome = if state == "done" { "sent" } else { "failed" };
+        let outcome = match (state, args.dry_run) {
+            ("done", true) => "would_send",
+            ("done", false) => "sent",
+            _ => "failed",
+        };
         lines.push(line(
             job.campaign,
             job.due,
@@ -313,14 +317,10 @@ fn print_text(lines: &[RunLine], now: DateTime<Utc>, transport: &str, dry_run: b
             .map_or(String::new(), |d| format!(" (due {d})"));
         match (&entry.report, &entry.reason) {
             (Some(report), reason) => {
-                let mut parts = vec![format!(
-                    "sent {}",
-                    if report.dry_run {
-                        report.planned - report.failed
-                    } else {
-                        report.sent
-                    }
-                )];
+                let mut parts = vec![match report.would_send {
+                    Some(count) => format!("would send {count}"),
+                    None => format!("sent {}", report.sent),
+                }];
                 if report.held_out > 0 {
                     parts.push(format!("held out {}", report.held_out));
                 }

@@ -152,11 +152,7 @@ pub(crate) fn describe(report: &CampaignReport, transport: &str) -> String {
     let _ = writeln!(
         text,
         "  {verb:<13} {}",
-        if report.dry_run {
-            report.planned - report.failed
-        } else {
-            report.sent
-        }
+        report.would_send.unwrap_or(report.sent)
     );
     if report.held_out > 0 {
         let _ = writeln!(text, "  held out      {}", report.held_out);

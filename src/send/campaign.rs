@@ -65,6 +65,10 @@ pub struct CampaignReport {
     pub held_out: usize,
     pub failed: usize,
     pub bounced: usize,
+    /// A dry run: what a real run would send now (rendered without a
+    /// failure, `--limit` included).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_send: Option<usize>,
     /// Claims of earlier runs that were never confirmed: not re-sent (see `--resend-unconfirmed`).
     pub unconfirmed: Vec<MessageRow>,
     pub stopped: Option<String>,
@@ -130,6 +134,8 @@ impl Sender {
                 })
                 .collect();
             report.failed = failures.len();
+            report.would_send =
+                Some((report.planned - report.failed).min(request.limit.unwrap_or(usize::MAX)));
             for reason in failures.into_iter().take(5) {
                 tracing::warn!("{}: {reason}", campaign.id);
             }
