@@ -57,7 +57,6 @@ const CUSTOMERS: TableSpec = TableSpec {
     required: &[
         "id",
         "email",
-        "first_name",
         "locale",
         "timezone",
         "tier",
@@ -454,7 +453,8 @@ fn read_customers(
         let customer = Customer {
             id: id.into(),
             email: email.into(),
-            first_name: required(row, FIRST_NAME, "first_name")?.into(),
+            // May be empty: templates greet without a name then.
+            first_name: row.get(FIRST_NAME).unwrap_or_default().into(),
             locale: loaded.locales.intern(required(row, LOCALE, "locale")?),
             timezone,
             tier: loaded.tiers.intern(required(row, TIER, "tier")?),

@@ -56,3 +56,60 @@ fn dry_runs_say_would_and_count_the_limit() {
     }
     assert!(!workspace.path().join("state/xsell.db").exists());
 }
+
+/// `first_name` may be empty, as the README says: such a customer loads and
+/// is mailed without a name.
+#[test]
+fn a_customer_without_a_first_name_is_mailed_without_one() {
+    let workspace = Workspace::example();
+    let plan = workspace.xsell(&[
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "plan",
+        "post-purchase-completion",
+    ]);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let customer = plan["planned"][0]["customer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let customers = workspace.read("fixtures/customers.csv");
+    let lines: Vec<String> = customers
+        .lines()
+        .map(|line| {
+            if line.starts_with(&format!("{customer},")) {
+                let mut fields: Vec<&str> = line.split(',').collect();
+                fields[2] = "";
+                fields.join(",")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    workspace.write("fixtures/customers.csv", &(lines.join("\n") + "\n"));
+    let check = workspace.xsell(&["check"]);
+    assert_eq!(check.code, 0, "{check:?}");
+    let send = workspace.xsell(&["--now", NOW, "send", "post-purchase-completion"]);
+    assert_eq!(send.code, 0, "{send:?}");
+    let folder = workspace.path().join("outbox/post-purchase-completion");
+    let file = std::fs::read_dir(folder)
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{customer}_"))
+        })
+        .unwrap();
+    let eml = std::fs::read_to_string(file.path()).unwrap();
+    let to = eml.lines().find(|l| l.starts_with("To: ")).unwrap();
+    assert!(
+        !to.contains('"')
+            && to
+                .trim_start_matches("To: ")
+                .starts_with(|c: char| c != ' '),
+        "{to}"
+    );
+}
