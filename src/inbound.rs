@@ -59,7 +59,7 @@ pub fn classify(bytes: &[u8], recipient: Option<&str>, key: &SigningKey) -> Verd
             .to_string();
         let who = match (envelope, field(&fields, "original-rcpt-to")) {
             (Some(customer), _) => Subject::Customer(customer),
-            (None, Some(address)) => Subject::Address(bare_address(address)),
+            (None, Some(address)) => Subject::Address(bare_address(address).to_lowercase()),
             (None, None) => {
                 return Verdict::Unrecognised("a complaint that names no recipient".into());
             }
@@ -100,7 +100,7 @@ fn delivery_status(report: &str, envelope: Option<String>) -> Verdict {
         let status = field(block, "status").unwrap_or("").trim().to_string();
         let recipient = field(block, "final-recipient")
             .or_else(|| field(block, "original-recipient"))
-            .map(|r| bare_address(r.split_once(';').map_or(r, |(_, a)| a)));
+            .map(|r| bare_address(r.split_once(';').map_or(r, |(_, a)| a)).to_lowercase());
         let who = match (&envelope, recipient) {
             (Some(customer), _) => Subject::Customer(customer.clone()),
             (None, Some(address)) => Subject::Address(address),
@@ -128,14 +128,15 @@ fn verp_customer(address: &str, key: &SigningKey) -> Option<String> {
     unsubscribe::verify_bounce(key, token)
 }
 
-/// `Name <a@b>` or `rfc822; a@b` → `a@b`.
+/// `Name <a@b>` or `rfc822; a@b` → `a@b`, case kept (a VERP token's is
+/// significant; addresses are lower-cased where they are compared).
 fn bare_address(text: &str) -> String {
     let text = text.trim();
     let inner = match (text.rfind('<'), text.rfind('>')) {
         (Some(start), Some(end)) if start < end => &text[start + 1..end],
         _ => text,
     };
-    inner.trim().trim_matches(['<', '>']).to_lowercase()
+    inner.trim().trim_matches(['<', '>']).to_string()
 }
 
 fn header_text(message: &Message<'_>, name: &str) -> Option<String> {

@@ -46,10 +46,15 @@ pub fn run(
     };
     let now = global.now.unwrap_or_else(chrono::Utc::now).timestamp();
     let verdict = classify(&bytes, recipient, &key);
-    let handled = Ledger::for_config(&config, Creation::IfNeverSent).and_then(|mut ledger| {
-        let window_start = now - soft_bounce_window.num_seconds();
-        ledger.in_transaction(|ledger| act(ledger, &verdict, now, soft_bounces, window_start))
-    });
+    let policy = Policy {
+        soft_bounces,
+        window_start: now - soft_bounce_window.num_seconds(),
+        // With per-message envelope senders, every genuine report names its
+        // recipient by a signed token: a report without one is not believed.
+        signed_only: config.sender.return_path.is_some(),
+    };
+    let handled = Ledger::for_config(&config, Creation::IfNeverSent)
+        .and_then(|mut ledger| ledger.in_transaction(|ledger| act(ledger, &verdict, now, &policy)));
     match handled {
         Ok(line) => {
             if crate::stderr::is_json() {
@@ -66,12 +71,27 @@ pub fn run(
     }
 }
 
+/// How reports are weighed.
+struct Policy {
+    /// Temporary failures since `window_start` that suppress an address.
+    soft_bounces: i64,
+    window_start: i64,
+    /// Only reports that name their recipient by a signed token count.
+    signed_only: bool,
+}
+
 /// The address a report is about, when we may act on it: a signed token's
-/// customer (the address xsell last mailed them at), or an address xsell
-/// has mailed (anyone can send a report naming any address).
-fn address(ledger: &Ledger, who: &Subject) -> crate::error::Result<Option<String>> {
+/// customer (the address xsell last mailed them at), or — unless the policy
+/// wants a token — an address xsell has mailed (anyone can send a report
+/// naming any address).
+fn address(
+    ledger: &Ledger,
+    who: &Subject,
+    policy: &Policy,
+) -> crate::error::Result<Option<String>> {
     match who {
         Subject::Customer(customer) => ledger.email_of_customer(customer),
+        Subject::Address(_) if policy.signed_only => Ok(None),
         Subject::Address(address) => Ok(ledger.has_mailed(address)?.then(|| address.clone())),
     }
 }
@@ -80,17 +100,23 @@ fn act(
     ledger: &mut Ledger,
     verdict: &Verdict,
     now: i64,
-    soft_bounces: i64,
-    window_start: i64,
+    policy: &Policy,
 ) -> crate::error::Result<String> {
     let unknown = |ledger: &mut Ledger, what: &str| -> crate::error::Result<String> {
-        let detail = format!("{what} about an address xsell has not mailed");
+        let detail = format!(
+            "{what} about an address xsell has not mailed{}",
+            if policy.signed_only {
+                ", or without a signed envelope token"
+            } else {
+                ""
+            }
+        );
         ledger.record_inbound("unrecognised", None, &detail, now)?;
         Ok(format!("unrecognised: {detail}"))
     };
     Ok(match verdict {
         Verdict::Bounce { who, status } => {
-            let Some(email) = address(ledger, who)? else {
+            let Some(email) = address(ledger, who, policy)? else {
                 return unknown(ledger, "a bounce");
             };
             let source = format!("dsn {status}");
@@ -98,7 +124,7 @@ fn act(
             format!("bounce {status}: suppressed")
         }
         Verdict::SoftBounce { who, status } => {
-            let Some(email) = address(ledger, who)? else {
+            let Some(email) = address(ledger, who, policy)? else {
                 return unknown(ledger, "a delay");
             };
             let (count, suppressed) = ledger.record_soft_bounce(
@@ -106,14 +132,14 @@ fn act(
                 status,
                 "dsn",
                 now,
-                soft_bounces,
-                window_start,
+                policy.soft_bounces,
+                policy.window_start,
             )?;
             let verdict = if suppressed { "suppressed" } else { "counted" };
             format!("temporary failure {status} ({count} in the window): {verdict}")
         }
         Verdict::Complaint { who, feedback } => {
-            let Some(email) = address(ledger, who)? else {
+            let Some(email) = address(ledger, who, policy)? else {
                 return unknown(ledger, "a complaint");
             };
             ledger.record_suppressing(

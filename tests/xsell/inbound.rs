@@ -197,6 +197,22 @@ fn every_report_fixture_is_understood() {
     );
     assert!(suppression(&workspace, &stranger.email).is_none());
 
+    // With VERP configured, a report whose envelope token is forged is not
+    // believed, even when it names an address xsell mailed.
+    let forged = Sent {
+        email: sent[13].email.clone(),
+        verp: "bounces+QzAwMDA2NQ.AAAAAAAAAAA@shop.example".into(),
+        message_id: sent[13].message_id.clone(),
+        unsubscribe_token: String::new(),
+    };
+    let run = inbound(&workspace, &fixture("exim-permanent.eml", &forged), &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("without a signed envelope token"),
+        "{run:?}"
+    );
+    assert!(suppression(&workspace, &forged.email).is_none());
+
     // The next plan (another process, reading the ledger) leaves them out.
     let plan = workspace.xsell(&[
         "--now",
