@@ -28,7 +28,6 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ledger::Ledger;
 use crate::signing::SigningKey;
-use crate::workspace::Workspace;
 
 /// How the service is started.
 #[derive(Debug, Clone)]
@@ -88,12 +87,25 @@ pub fn router(shared: Arc<Shared>) -> Router {
 /// Opens the workspace and ledger, then serves until SIGTERM or Ctrl-C;
 /// `ready` gets the address once it listens.
 pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
-    let workspace = Workspace::open(&options.root)?;
+    // Unsubscribes must keep working while a campaign file or template is
+    // broken in git: only the config and the data are needed; the broken
+    // rest is named and the campaigns that check are used for their names.
+    let inspection = crate::workspace::inspect(&options.root);
+    let (Some(config), Some(loaded)) = (inspection.config, inspection.loaded) else {
+        return Err(Error::Files(inspection.problems));
+    };
+    if !inspection.problems.is_empty() {
+        crate::stderr::warning(&format!(
+            "serving despite {} problem(s) in campaigns or templates (see xsell check):\n{}",
+            inspection.problems.len(),
+            inspection.problems
+        ));
+    }
     // Tokens in sent messages were signed with the real key.
-    let key = SigningKey::require_real(&workspace.config)?;
-    let ledger = Ledger::for_config(&workspace.config, crate::ledger::Creation::IfNeverSent)?;
-    let link = unsubscribe::Link::parse(&workspace.config.unsubscribe.url)?;
-    let store = &workspace.store;
+    let key = SigningKey::require_real(&config)?;
+    let ledger = Ledger::for_config(&config, crate::ledger::Creation::IfNeverSent)?;
+    let link = unsubscribe::Link::parse(&config.unsubscribe.url)?;
+    let store = &loaded.store;
     let customers = store
         .customers()
         .iter()
@@ -107,13 +119,13 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
             )
         })
         .collect();
-    let campaigns = workspace
+    let campaigns = inspection
         .campaigns
         .iter()
         .map(|c| (c.id.clone(), c.name.clone()))
         .collect();
     let shared = Arc::new(Shared {
-        config: workspace.config,
+        config,
         key,
         customers,
         campaigns,

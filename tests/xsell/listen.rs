@@ -1019,3 +1019,21 @@ fn nothing_is_lost_under_load_and_a_kill_9_of_the_listener() {
     );
     drop(listen);
 }
+
+/// A broken campaign file in the workspace does not take unsubscribes down:
+/// the listener starts, says what is broken, and answers.
+#[test]
+fn a_broken_neighbour_campaign_does_not_stop_unsubscribes() {
+    let (workspace, links) = sent_workspace();
+    workspace.write("campaigns/broken.yaml", "id: broken\nname: [unclosed\n");
+    let listen = Listen::start(&workspace, &[]);
+    let http = reqwest::blocking::Client::new();
+    let (status, body) = one_click(&http, &format!("{}{}", listen.base, links[0].1));
+    assert_eq!((status, body.as_str()), (200, "unsubscribed\n"));
+    assert_eq!(ledger(&workspace).suppression_list().unwrap().len(), 1);
+    assert!(
+        listen.log().contains("campaigns/broken.yaml"),
+        "{}",
+        listen.log()
+    );
+}
