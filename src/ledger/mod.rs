@@ -449,6 +449,7 @@ impl Ledger {
                             &email,
                             "bounced",
                             &format!("{}: {reason}", key.campaign),
+                            Some(&key.campaign),
                             now,
                         )
                         .map_err(fail)?;
@@ -706,7 +707,7 @@ impl Ledger {
     // ----- suppression
 
     pub fn suppress(&mut self, email: &str, reason: &str, source: &str, now: i64) -> Result<bool> {
-        suppress_in(&self.connection, email, reason, source, now)
+        suppress_in(&self.connection, email, reason, source, None, now)
             .map_err(|e| ledger_error(&self.path, e))
     }
 
@@ -1070,16 +1071,19 @@ fn set_state_in(
     Ok(())
 }
 
+/// Adds `email` to the suppression list unless it is there; `campaign`: the
+/// campaign whose message the report came from, when known.
 fn suppress_in(
     connection: &Connection,
     email: &str,
     reason: &str,
     source: &str,
+    campaign: Option<&str>,
     now: i64,
 ) -> rusqlite::Result<bool> {
     let changed = connection
-        .prepare_cached("INSERT INTO suppression (email, reason, source, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (email) DO NOTHING")?
-        .execute(params![email.trim().to_lowercase(), reason, source, now])?;
+        .prepare_cached("INSERT INTO suppression (email, reason, source, at, campaign) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING")?
+        .execute(params![email.trim().to_lowercase(), reason, source, now, campaign])?;
     Ok(changed > 0)
 }
 

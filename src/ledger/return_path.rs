@@ -200,14 +200,8 @@ impl Ledger {
         campaign: Option<&str>,
         now: i64,
     ) -> Result<bool> {
-        let changed = self
-            .connection
-            .execute(
-                "INSERT INTO suppression (email, reason, source, at, campaign) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING",
-                params![email.trim().to_lowercase(), reason, source, now, campaign],
-            )
-            .map_err(|e| ledger_error(&self.path, e))?;
-        Ok(changed > 0)
+        super::suppress_in(&self.connection, email, reason, source, campaign, now)
+            .map_err(|e| ledger_error(&self.path, e))
     }
 
     /// The addresses that left `campaign` only, with when.

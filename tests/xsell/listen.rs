@@ -826,7 +826,11 @@ fn ses_notifications_through_sns_are_verified_and_recorded() {
 /// listener is killed with SIGKILL once and restarted. Every request that
 /// got a 200 is in the ledger, and no message reached an address after its
 /// unsubscribe was acknowledged (a message claimed just before the commit
-/// may still be finishing its SMTP transaction: 250 ms are allowed for it).
+/// may still be finishing its SMTP transaction and smtp-sink storing it: two
+/// seconds are allowed for that, as a loaded 2-core machine running the
+/// whole suite took more than 250 ms once. The exact rule — a committed
+/// unsubscribe stops every later claim — is the claim transaction's, tested
+/// with the ledger itself).
 #[test]
 fn nothing_is_lost_under_load_and_a_kill_9_of_the_listener() {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -1005,7 +1009,7 @@ fn nothing_is_lost_under_load_and_a_kill_9_of_the_listener() {
         if let Some(at) = acked_at.get(to.as_str()) {
             delivered_to_unsubscribed += 1;
             let arrived = std::fs::metadata(&path).unwrap().modified().unwrap();
-            if arrived > *at + Duration::from_millis(250) {
+            if arrived > *at + Duration::from_secs(2) {
                 late.push(to);
             }
         }
