@@ -135,6 +135,7 @@ fn prepared(sample: &[u8], messages: usize) -> Vec<Prepared> {
             message_id: format!("<bench.{i}@xsell.test>"),
             bytes: sample.to_vec(),
             file_name: String::new(),
+            contents: None,
         })
         .collect()
 }

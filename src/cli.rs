@@ -118,7 +118,10 @@ pub enum Command {
     /// Print the JSON Schema of campaign files (for editor autocompletion).
     Schema,
     /// Write a synthetic example shop (catalog, customers, events) as CSV.
+    #[command(args_conflicts_with_subcommands = true)]
     Generate {
+        #[command(subcommand)]
+        what: Option<GenerateCommand>,
         /// Output folder.
         #[arg(long, default_value = "fixtures")]
         out: PathBuf,
@@ -155,6 +158,21 @@ pub enum Command {
         /// Sources to compare (repeat or separate with commas); default all. Bestsellers is always shown.
         #[arg(long = "source", value_delimiter = ',')]
         sources: Vec<String>,
+    },
+    /// What the messages did: acceptance of the suggestions, uplift against
+    /// the holdout, order value, returns, A/B variants, red flags.
+    Report {
+        /// One campaign (id or file name); default every campaign in the ledger.
+        campaign: Option<String>,
+        /// Messages sent from this time (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long, value_parser = parse_now)]
+        since: Option<DateTime<Utc>>,
+        /// … until this time (excluded).
+        #[arg(long, value_parser = parse_now)]
+        until: Option<DateTime<Utc>>,
+        /// Also write one self-contained HTML page with charts here.
+        #[arg(long)]
+        html: Option<std::path::PathBuf>,
     },
     /// Campaigns with their schedules, next due times and last runs.
     Schedule,
@@ -238,6 +256,43 @@ pub enum SuppressCommand {
         #[arg(long, default_value = "unsubscribed")]
         reason: String,
     },
+}
+
+/// What else `xsell generate` writes.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Simulate what customers did after the messages in the ledger (a known
+    /// truth for `xsell report`): appends orders, returns and views to the
+    /// workspace's events file.
+    Responses {
+        /// Share of recipients who buy a product shown to them, 0–1.
+        #[arg(long)]
+        acceptance: f64,
+        /// Share of a variant's recipients who do, e.g. `b=0.45` (repeatable).
+        #[arg(long = "variant-acceptance", value_parser = parse_variant_share)]
+        variant_acceptance: Vec<(String, f64)>,
+        /// Share of everyone (recipients and holdout) who orders something anyway, 0–1.
+        #[arg(long, default_value_t = 0.0)]
+        baseline: f64,
+        /// Share of suggested purchases sent back, 0–1.
+        #[arg(long, default_value_t = 0.0)]
+        returns: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+fn parse_variant_share(text: &str) -> Result<(String, f64), String> {
+    let (name, share) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected VARIANT=SHARE, e.g. b=0.45, not `{text}`"))?;
+    let share: f64 = share
+        .parse()
+        .map_err(|_| format!("`{share}` is not a share from 0 to 1"))?;
+    if !(0.0..=1.0).contains(&share) {
+        return Err(format!("`{share}` is not a share from 0 to 1"));
+    }
+    Ok((name.to_string(), share))
 }
 
 #[derive(Debug, Subcommand)]

@@ -26,6 +26,7 @@ pub mod plan;
 pub mod preview;
 pub mod recommend;
 pub mod render;
+pub mod report;
 pub mod run_lock;
 pub mod schedule;
 pub mod send;

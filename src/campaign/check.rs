@@ -131,7 +131,8 @@ impl Checker<'_> {
                 0
             }),
         };
-        Campaign {
+        let attribution_window = self.duration(&raw.attribution_window, TimeDelta::days(7));
+        let mut campaign = Campaign {
             name: raw.name.clone().unwrap_or_else(|| id.clone()),
             id,
             enabled: raw.enabled.unwrap_or(true),
@@ -154,6 +155,97 @@ impl Checker<'_> {
             holdout_basis_points,
             utm: raw.utm,
             components,
+            attribution_window,
+            variant: None,
+            variants: Vec::new(),
+        };
+        campaign.variants = raw
+            .variants
+            .iter()
+            .map(|variant| self.variant(&campaign, variant, trigger_kind))
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        for variant in &raw.variants {
+            if !seen.insert(&variant.id.value) {
+                self.problem(
+                    &variant.id,
+                    format!("variant `{}` is defined twice", variant.id.value),
+                );
+            }
+        }
+        if raw.variants.len() == 1 {
+            self.problem(
+                &raw.variants[0].id,
+                "an A/B test needs at least two variants (one may change nothing)",
+            );
+        }
+        campaign
+    }
+
+    /// A variant: the campaign with the variant's changes applied.
+    fn variant(
+        &mut self,
+        base: &Campaign,
+        variant: &RawVariant,
+        trigger_kind: Option<TriggerKind>,
+    ) -> Variant {
+        let id = variant.id.value.clone();
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            self.problem(&variant.id, format!("invalid variant id `{id}`: use lowercase letters, digits, `-` and `_` (it is recorded in the ledger)"));
+        }
+        let weight = match &variant.weight {
+            None => 1,
+            Some(weight) if weight.value == 0 || weight.value > 10_000 => {
+                self.problem(
+                    weight,
+                    "a variant's weight is a whole number from 1 to 10000",
+                );
+                1
+            }
+            Some(weight) => weight.value,
+        };
+        let mut campaign = base.clone();
+        campaign.variant = Some(id.clone());
+        if let Some(template) = &variant.template {
+            self.template_exists(template);
+            campaign.template = template.value.clone();
+            campaign.file.template_at = at(template);
+        }
+        if let Some(subject) = &variant.subject {
+            campaign.subject = subject.value.clone();
+            campaign.file.subject_at = at(subject);
+        }
+        if let Some(preheader) = &variant.preheader {
+            campaign.preheader = Some(preheader.value.clone());
+            campaign.file.preheader_at = at(preheader);
+        }
+        for (name, list) in &variant.lists {
+            match campaign.lists.iter().position(|l| &l.name == name) {
+                Some(position) => campaign.lists[position] = self.list(name, list, trigger_kind),
+                None => self.problems.push(Diagnostic::file(
+                    self.display,
+                    format!(
+                        "variant `{id}`: no list `{name}` in the campaign to replace (lists: {})",
+                        base.lists
+                            .iter()
+                            .map(|l| l.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+            }
+        }
+        if let Some(offer) = &variant.offer {
+            campaign.offer = Some(self.offer(offer, &campaign.lists.clone()));
+        }
+        Variant {
+            id,
+            weight,
+            campaign,
         }
     }
 

@@ -41,6 +41,70 @@ pub struct Campaign {
     pub utm: BTreeMap<String, String>,
     /// Component name → template file overriding it for this campaign.
     pub components: BTreeMap<String, String>,
+    /// How long after a send a purchase counts for `xsell report`.
+    #[serde(serialize_with = "serialize_duration")]
+    pub attribution_window: TimeDelta,
+    /// The A/B variant this is (None: the campaign as written).
+    pub variant: Option<String>,
+    /// The campaign's variants, each a whole campaign with its changes applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<Variant>,
+}
+
+/// One variant of an A/B test.
+#[derive(Debug, Clone, Serialize)]
+pub struct Variant {
+    pub id: String,
+    pub weight: u32,
+    #[serde(skip)]
+    pub campaign: Campaign,
+}
+
+impl Campaign {
+    /// The campaign as `customer_id` gets it: their variant, or the campaign itself.
+    pub fn variant_for(&self, customer_id: &str) -> &Campaign {
+        let total: u64 = self.variants.iter().map(|v| u64::from(v.weight)).sum();
+        if total == 0 {
+            return self;
+        }
+        let mut bucket = variant_hash(&self.id, customer_id) % total;
+        for variant in &self.variants {
+            if bucket < u64::from(variant.weight) {
+                return &variant.campaign;
+            }
+            bucket -= u64::from(variant.weight);
+        }
+        self
+    }
+
+    /// A variant by name (None, or a name not in the campaign: the campaign itself).
+    pub fn variant_named(&self, name: Option<&str>) -> &Campaign {
+        name.and_then(|name| self.variants.iter().find(|v| v.id == name))
+            .map_or(self, |v| &v.campaign)
+    }
+
+    /// The key of this campaign's compiled templates: one per variant.
+    pub fn render_key(&self) -> String {
+        match &self.variant {
+            Some(variant) => format!("{}~{variant}", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// A seeded hash of (campaign, customer) for variant assignment, independent
+/// of the holdout's.
+fn variant_hash(campaign_id: &str, customer_id: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in ["xsell-variant-v1", campaign_id, customer_id] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    let digest = hash.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 /// Where a campaign came from, and where its templated fields are in it.

@@ -65,6 +65,35 @@ pub struct RawCampaign {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub components: BTreeMap<String, Spanned<String>>,
+    /// A/B test: each customer gets one variant, by a seeded hash of (campaign, customer) and the weights.
+    #[serde(default)]
+    pub variants: Vec<RawVariant>,
+    /// How long after a send a purchase counts for `xsell report` (default `7d`).
+    #[schemars(with = "Option<String>")]
+    pub attribution_window: Option<Spanned<String>>,
+}
+
+/// One variant of an A/B test: what it changes from the campaign.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariant {
+    /// Stable key recorded in the ledger, e.g. `a`, `bigger-offer`.
+    #[schemars(with = "String")]
+    pub id: Spanned<String>,
+    /// Relative share of customers (default 1).
+    #[schemars(with = "Option<u32>")]
+    pub weight: Option<Spanned<u32>>,
+    #[schemars(with = "Option<String>")]
+    pub subject: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub preheader: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub template: Option<Spanned<String>>,
+    /// Lists replaced in this variant, by the name of the campaign's list (same template block).
+    #[serde(default)]
+    pub lists: IndexMap<String, RawList>,
+    /// The offer of this variant, replacing the campaign's.
+    pub offer: Option<RawOffer>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]

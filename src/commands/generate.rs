@@ -7,8 +7,11 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::cli::Global;
+use crate::config::SourceLocation;
 use crate::error::{Error, Result};
+use crate::generate::responses::{ResponseOptions, SimulatedEvent, simulate};
 use crate::generate::{GenerateOptions, generate};
+use crate::ledger::Ledger;
 
 pub fn run(
     global: &Global,
@@ -40,4 +43,94 @@ pub fn run(
         super::thousands(summary.orders)
     );
     Ok(0)
+}
+
+/// `xsell generate responses`: appends simulated responses to the
+/// workspace's events file.
+pub fn responses(global: &Global, options: ResponseOptions) -> Result<i32> {
+    for (name, share) in [
+        ("acceptance", options.acceptance),
+        ("baseline", options.baseline),
+        ("returns", options.returns),
+    ] {
+        if !(0.0..=1.0).contains(&share) {
+            return Err(Error::usage(format!(
+                "--{name} is a share from 0 to 1, not {share}"
+            )));
+        }
+    }
+    let workspace = crate::workspace::Workspace::open(&global.workspace)?;
+    let events = &workspace.config.data.events;
+    let path = match &events.location {
+        SourceLocation::File(path) if events.columns.is_empty() => path.clone(),
+        _ => {
+            return Err(Error::usage(
+                "generate responses appends to an events file in xsell's own columns; this workspace reads its events from a URL or maps other columns",
+            ));
+        }
+    };
+    let Some(ledger) = Ledger::open_existing(&workspace.config.ledger_path)? else {
+        return Err(Error::usage(
+            "no ledger yet: send a campaign first, then simulate the responses",
+        ));
+    };
+    let rows = ledger.report_rows(None, i64::MIN, i64::MAX)?;
+    let window = |id: &str| {
+        crate::campaign::find(&workspace.campaigns, id).map_or(crate::report::DEFAULT_WINDOW, |c| {
+            c.attribution_window.num_seconds()
+        })
+    };
+    let simulated = simulate(&workspace.store, &rows, &window, &options);
+    append(&path, &simulated)
+        .map_err(|e| Error::usage(format!("cannot append to {}: {e}", path.display())))?;
+    let count = |kind: &str| simulated.iter().filter(|e| e.kind == kind).count();
+    println!(
+        "appended to {}: {} orders, {} returns, {} views after {} messages",
+        path.display(),
+        super::thousands(count("order")),
+        super::thousands(count("return")),
+        super::thousands(count("view")),
+        super::thousands(rows.len())
+    );
+    Ok(0)
+}
+
+fn append(path: &Path, events: &[SimulatedEvent]) -> std::io::Result<()> {
+    use std::io::Write;
+    let text = std::fs::read_to_string(path)?;
+    let header: Vec<&str> = text.lines().next().unwrap_or_default().split(',').collect();
+    for needed in ["ts", "customer_id", "kind", "product_id"] {
+        if !header.contains(&needed) {
+            return Err(std::io::Error::other(format!(
+                "its header has no `{needed}` column"
+            )));
+        }
+    }
+    let mut out = std::fs::OpenOptions::new().append(true).open(path)?;
+    let mut buffer = String::new();
+    if !text.is_empty() && !text.ends_with('\n') {
+        buffer.push('\n');
+    }
+    for event in events {
+        let ts = crate::data::timestamp(event.ts)
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let quantity = event.quantity.to_string();
+        let fields: Vec<&str> = header
+            .iter()
+            .map(|column| match *column {
+                "ts" => ts.as_str(),
+                "customer_id" => event.customer_id.as_str(),
+                "kind" => event.kind,
+                "product_id" => event.product_id.as_str(),
+                "order_id" => event.order_id.as_str(),
+                "quantity" => quantity.as_str(),
+                "unit_price" => event.unit_price.as_str(),
+                _ => "",
+            })
+            .collect();
+        buffer.push_str(&fields.join(","));
+        buffer.push('\n');
+    }
+    out.write_all(buffer.as_bytes())
 }

@@ -9,6 +9,7 @@ mod listen;
 mod offer;
 mod plan;
 mod preview;
+mod report;
 mod run;
 mod schedule;
 mod schema;
@@ -16,7 +17,7 @@ mod send;
 mod serve;
 mod suppress;
 
-use crate::cli::{Cli, Command, LedgerCommand, OfferCommand};
+use crate::cli::{Cli, Command, GenerateCommand, LedgerCommand, OfferCommand};
 use crate::error::{Error, Result};
 
 /// Runs the command; `Ok` holds the exit code (a command may succeed with warnings).
@@ -61,15 +62,42 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Ledger {
             command: LedgerCommand::Init { force },
         } => ledger::init(global, *force),
+        Command::Report {
+            campaign,
+            since,
+            until,
+            html,
+        } => report::run(global, campaign.as_deref(), *since, *until, html.as_deref()),
         Command::Schedule => schedule::run(global),
         Command::Run { args } => run::run(global, args),
         Command::Send { campaign, args } => send::run(global, campaign, args),
+        Command::Generate {
+            what:
+                Some(GenerateCommand::Responses {
+                    acceptance,
+                    variant_acceptance,
+                    baseline,
+                    returns,
+                    seed,
+                }),
+            ..
+        } => generate::responses(
+            global,
+            crate::generate::responses::ResponseOptions {
+                acceptance: *acceptance,
+                by_variant: variant_acceptance.iter().cloned().collect(),
+                baseline: *baseline,
+                returns: *returns,
+                seed: *seed,
+            },
+        ),
         Command::Generate {
             out,
             customers,
             seed,
             end,
             days,
+            what: None,
         } => generate::run(global, out, *customers, *seed, *end, *days),
         Command::Backtest { split, k, sources } => backtest::run(global, *split, *k, sources),
     }

@@ -538,8 +538,20 @@ fn read_events(
         };
         let kind_text = required(row, KIND, "kind")?;
         let kind = EventKind::parse(kind_text).ok_or_else(|| {
-            format!("unknown event kind `{kind_text}`: expected one of view, cart, order, support_resolved, usage, tier_changed")
+            format!("unknown event kind `{kind_text}`: expected one of view, cart, order, return, support_resolved, usage, tier_changed")
         })?;
+        let quantity: i32 = row
+            .get(QUANTITY)
+            .map(|t| integer(t, "quantity"))
+            .transpose()?
+            .unwrap_or(1);
+        // A return may be written as an order line with a negative quantity
+        // (as shop exports do for credit notes); it counts the units sent back.
+        let (kind, quantity) = match kind {
+            EventKind::Order if quantity < 0 => (EventKind::Return, quantity.saturating_neg()),
+            EventKind::Return => (EventKind::Return, quantity.saturating_abs()),
+            _ => (kind, quantity),
+        };
         let customer = match (customer, derive.customers) {
             (NONE, Some(defaults)) => {
                 derive_customer(store, customer_id, ts, source.timezone, defaults)?
@@ -552,21 +564,18 @@ fn read_events(
                 None if derive.catalog.is_some() => NONE,
                 None => return Err(format!("unknown product `{id}` (not in the catalog)")),
             },
-            None if matches!(kind, EventKind::View | EventKind::Cart | EventKind::Order) => {
+            None if matches!(
+                kind,
+                EventKind::View | EventKind::Cart | EventKind::Order | EventKind::Return
+            ) =>
+            {
                 return Err(format!("a `{kind_text}` event needs a product_id"));
             }
             None => NONE,
         };
-        let quantity: i32 = row
-            .get(QUANTITY)
-            .map(|t| integer(t, "quantity"))
-            .transpose()?
-            .unwrap_or(1);
         let order = if kind == EventKind::Order {
-            if quantity <= 0 {
-                return Err(format!(
-                    "order line with quantity {quantity}: returns and cancellations are not orders (skip them with `skip_rows`)"
-                ));
+            if quantity == 0 {
+                return Err("order line with quantity 0".to_string());
             }
             let key: std::borrow::Cow<'_, str> = match row.get(ORDER_ID) {
                 Some(id) => id.into(),

@@ -118,16 +118,20 @@ pub enum EventKind {
     SupportResolved,
     Usage,
     TierChanged,
+    /// Units of a product sent back (a negative quantity on an order line
+    /// is read as this).
+    Return,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::View,
         EventKind::Cart,
         EventKind::Order,
         EventKind::SupportResolved,
         EventKind::Usage,
         EventKind::TierChanged,
+        EventKind::Return,
     ];
 
     pub fn parse(text: &str) -> Option<EventKind> {
@@ -138,6 +142,7 @@ impl EventKind {
             "support_resolved" => EventKind::SupportResolved,
             "usage" => EventKind::Usage,
             "tier_changed" => EventKind::TierChanged,
+            "return" => EventKind::Return,
             _ => return None,
         })
     }
@@ -150,6 +155,7 @@ impl EventKind {
             EventKind::SupportResolved => "support_resolved",
             EventKind::Usage => "usage",
             EventKind::TierChanged => "tier_changed",
+            EventKind::Return => "return",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod customers;
 pub mod events;
 pub mod money;
+pub mod responses;
 pub mod rng;
 
 use std::fs::File;

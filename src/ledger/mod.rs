@@ -25,8 +25,11 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 
 /// The migrations, in order; `user_version` is how many have run.
+mod contents;
 mod return_path;
 mod workspace;
+
+pub use contents::{Contents, ReportRow, Shown};
 
 pub use return_path::Scope;
 
@@ -89,6 +92,16 @@ const MIGRATIONS: &[&str] = &[
         detail  TEXT
     );
     CREATE INDEX inbound_by_email ON inbound (email, kind, at);",
+    // 4: what each message showed (variant, products by list, offer code),
+    // for `xsell report`.
+    "CREATE TABLE message_contents (
+        campaign    TEXT NOT NULL,
+        customer    TEXT NOT NULL,
+        occurrence  TEXT NOT NULL,
+        contents    TEXT NOT NULL,
+        PRIMARY KEY (campaign, customer, occurrence)
+    );
+    CREATE INDEX messages_by_time ON messages (campaign, updated_at);",
 ];
 
 /// Where a message stands.
@@ -375,6 +388,7 @@ impl Ledger {
             now,
             cap_window,
             resend_unconfirmed,
+            contents: None,
         };
         let mut written = self.write(vec![Write::Claim(request, Box::new(caps))])?;
         match written.pop() {
@@ -398,7 +412,11 @@ impl Ledger {
         for write in writes {
             written.push(match write {
                 Write::Claim(request, caps) => {
-                    Written::Claim(claim_in(&transaction, &owner, &request, caps).map_err(fail)?)
+                    let claim = claim_in(&transaction, &owner, &request, caps).map_err(fail)?;
+                    if let (Claim::Granted { .. }, Some(contents)) = (&claim, &request.contents) {
+                        contents::store_in(&transaction, &request.key, contents).map_err(fail)?;
+                    }
+                    Written::Claim(claim)
                 }
                 Write::Sent {
                     key,
@@ -883,6 +901,8 @@ pub struct ClaimRequest {
     /// How far back the caps look (seconds).
     pub cap_window: i64,
     pub resend_unconfirmed: bool,
+    /// What the message shows (JSON of [`Contents`]), stored with a granted claim.
+    pub contents: Option<String>,
 }
 
 /// The caps decision of a claim, given the customer's recent sends.
@@ -924,6 +944,7 @@ fn claim_in(
         now,
         cap_window,
         resend_unconfirmed,
+        contents: _,
     } = request;
     let now = *now;
     /// The message's row, as far as a claim cares.

@@ -5,7 +5,7 @@
 //! the plan says is what is sent.
 //!
 //! Each occurrence goes through, in order: audience (consent first) →
-//! suppression → holdout → already handled → caps → lists → offer. A
+//! suppression → already handled → caps → holdout → lists → offer. A
 //! customer's occurrences are planned oldest first, and each message planned
 //! counts for the caps of the next, so one run never breaks a cap by itself.
 //! Customers are planned in parallel; the output is in customer order, then
@@ -66,6 +66,9 @@ pub struct PlannedMessage {
     /// its `on_empty` is `omit_block` (the template leaves the block out).
     pub lists: Vec<ResolvedList>,
     pub offer: Option<PricedOffer>,
+    /// The A/B variant the customer is assigned, when the campaign has variants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 /// An occurrence that is not sent, and why.
@@ -266,9 +269,6 @@ impl Planner<'_> {
         if let Some(suppression) = self.history.suppression(&c.email) {
             return everyone(SkipReason::Suppressed { suppression }, group);
         }
-        if audience::in_holdout(&self.campaign.id, &c.id, self.campaign.holdout_basis_points) {
-            return everyone(SkipReason::HeldOut, group);
-        }
         let mut sends: Vec<PastSend> = match self.rules.lookback() {
             0 => Vec::new(),
             lookback => self.history.sends(&c.id, self.now - lookback, self.now + 1),
@@ -315,6 +315,15 @@ impl Planner<'_> {
                 },
             );
         }
+        // After the caps: the control group holds only moments that would
+        // have been sent now, so it compares like with like in `xsell report`.
+        if audience::in_holdout(
+            &self.campaign.id,
+            &customer.id,
+            self.campaign.holdout_basis_points,
+        ) {
+            return skip(occurrence, SkipReason::HeldOut);
+        }
         match compose(
             self.inputs,
             self.campaign,
@@ -344,6 +353,8 @@ pub fn compose(
     resolver: &dyn ListResolver,
 ) -> Result<PlannedMessage, SkippedMessage> {
     let store = inputs.store;
+    // The customer's A/B variant (a variant given here stays itself).
+    let campaign = campaign.variant_for(&store.customer(occurrence.customer).id);
     let currency = store.customer(occurrence.customer).currency;
     let unpriced = |p: &ProductIx| store.product(*p).price_in(currency).is_none();
     if !store.prices_in(currency)
@@ -388,5 +399,6 @@ pub fn compose(
         occurrence,
         lists,
         offer,
+        variant: campaign.variant.clone(),
     })
 }

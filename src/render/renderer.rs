@@ -110,11 +110,22 @@ impl Renderer {
         let mut environments = BTreeMap::new();
         let mut problems = Diagnostics::default();
         for campaign in campaigns {
-            match environment(&sources, campaign, &others) {
-                Ok(environment) => {
-                    environments.insert(campaign.id.clone(), environment);
+            // A campaign renders only if every variant compiles.
+            let mut compiled = Vec::new();
+            let mut failed = false;
+            for campaign in
+                std::iter::once(campaign).chain(campaign.variants.iter().map(|v| &v.campaign))
+            {
+                match environment(&sources, campaign, &others) {
+                    Ok(environment) => compiled.push((campaign.render_key(), environment)),
+                    Err(found) => {
+                        failed = true;
+                        problems.extend(found);
+                    }
                 }
-                Err(found) => problems.extend(found),
+            }
+            if !failed {
+                environments.extend(compiled);
             }
         }
         let renderer = Renderer {
@@ -156,12 +167,14 @@ impl Renderer {
     }
 
     fn environment(&self, campaign: &Campaign) -> Result<&Environment, RenderError> {
-        self.environments.get(&campaign.id).ok_or_else(|| {
-            RenderError::Message(format!(
-                "campaign `{}` was not given to the renderer",
-                campaign.id
-            ))
-        })
+        self.environments
+            .get(&campaign.render_key())
+            .ok_or_else(|| {
+                RenderError::Message(format!(
+                    "campaign `{}` was not given to the renderer",
+                    campaign.id
+                ))
+            })
     }
 
     fn render_with(

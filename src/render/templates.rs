@@ -145,12 +145,14 @@ pub struct Others {
 
 impl Others {
     pub fn of(campaigns: &[Campaign]) -> Others {
-        Others {
-            templates: campaigns.iter().map(|c| c.template.clone()).collect(),
-            overrides: campaigns
+        let all = || {
+            campaigns
                 .iter()
-                .flat_map(|c| c.components.values().cloned())
-                .collect(),
+                .flat_map(|c| std::iter::once(c).chain(c.variants.iter().map(|v| &v.campaign)))
+        };
+        Others {
+            templates: all().map(|c| c.template.clone()).collect(),
+            overrides: all().flat_map(|c| c.components.values().cloned()).collect(),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::caps::{self, CapRules};
 use crate::config::{Config, OnCap};
 use crate::data::Store;
 use crate::error::Result;
-use crate::ledger::{Ledger, MessageKey, MessageRow, PastSend, State};
+use crate::ledger::{Contents, Ledger, MessageKey, MessageRow, PastSend, Shown, State};
 use crate::plan::{CampaignPlan, PlanInputs, PlannedMessage, SkipReason, plan_campaign};
 use crate::recommend::Recommender;
 use crate::render::{MessageInput, Renderer};
@@ -205,7 +205,13 @@ impl Sender {
             match &skipped.reason {
                 SkipReason::HeldOut => {
                     report.held_out += 1;
-                    record(State::HeldOut, None, &mut ledger)?;
+                    if let Some(ledger) = &mut ledger {
+                        // What the control group would have been shown: the
+                        // report's baseline for buying the suggestions.
+                        let shown =
+                            self.compose_held_out(campaign, &skipped.occurrence, request.now);
+                        ledger.record_held_out(&key, &customer.email, Some(&shown), request.now)?;
+                    }
                 }
                 SkipReason::Capped {
                     cap,
@@ -235,6 +241,37 @@ impl Sender {
             }
         }
         Ok(())
+    }
+
+    /// The message a held-out moment would have had (its lists may be empty
+    /// when the moment could not have been sent at all).
+    fn compose_held_out(
+        &self,
+        campaign: &Campaign,
+        occurrence: &crate::trigger::Occurrence,
+        now: i64,
+    ) -> Contents {
+        let inputs = PlanInputs {
+            store: &self.store,
+            caps: &self.config.caps,
+            signing_key: &self.key,
+        };
+        let customer = &self.store.customer(occurrence.customer).id;
+        let campaign = campaign.variant_for(customer);
+        match crate::plan::compose(
+            &inputs,
+            campaign,
+            occurrence.clone(),
+            now,
+            &*self.recommender,
+        ) {
+            Ok(message) => contents(&self.store, &message),
+            Err(_) => Contents {
+                variant: campaign.variant.clone(),
+                moment_at: occurrence.at,
+                ..Contents::default()
+            },
+        }
     }
 
     /// The caps as the claim transaction checks them.
@@ -283,6 +320,7 @@ impl Sender {
                     )
                 }),
                 file_name: outbox_file_name(&key),
+                contents: Some(contents(&self.store, message).to_json()),
                 key,
                 email: customer.email.to_string(),
                 message_id: rendered.message_id.clone(),
@@ -313,6 +351,26 @@ impl Sender {
     }
 }
 
+/// What a message shows, as the ledger keeps it for `xsell report`.
+pub fn contents(store: &Store, message: &PlannedMessage) -> Contents {
+    Contents {
+        variant: message.variant.clone(),
+        moment_at: message.occurrence.at,
+        shown: message
+            .lists
+            .iter()
+            .flat_map(|list| {
+                list.items.iter().map(|item| Shown {
+                    list: list.name.clone(),
+                    source: item.source.name().to_string(),
+                    product: store.product(item.product).id.to_string(),
+                })
+            })
+            .collect(),
+        offer_code: message.offer.as_ref().and_then(|o| o.code.clone()),
+    }
+}
+
 /// What a planned message is rendered from — for a send, a test copy or a
 /// designer's preview alike, so a preview is the message that would be sent.
 pub fn message_input<'a>(
@@ -326,7 +384,7 @@ pub fn message_input<'a>(
     MessageInput {
         config,
         store,
-        campaign,
+        campaign: campaign.variant_named(message.variant.as_deref()),
         customer: message.occurrence.customer,
         occurrence: Some(&message.occurrence),
         lists: &message.lists,

@@ -37,6 +37,8 @@ pub struct Prepared {
     pub bytes: Vec<u8>,
     /// Name of the `.eml` file in the outbox transport.
     pub file_name: String,
+    /// What the message shows, for the ledger (JSON of `ledger::Contents`).
+    pub contents: Option<String>,
 }
 
 /// A message that could not be prepared (rendering failed): recorded as failed.
@@ -362,6 +364,7 @@ impl Worker {
                 now: options.now,
                 cap_window: options.cap_window,
                 resend_unconfirmed: options.resend_unconfirmed,
+                contents: message.contents.clone(),
             };
             self.writer
                 .claim(

@@ -21,6 +21,7 @@ fn message(campaign: &str, i: usize) -> Prepared {
         bytes: format!("From: shop@shop.example\r\nTo: c{i}@example.com\r\nMessage-ID: {message_id}\r\nSubject: Hello {i}\r\n\r\nBody {i}\r\n.a line that starts with a dot\r\n").into_bytes(),
         message_id,
         file_name: format!("C{i:05}.eml"),
+        contents: None,
     }
 }
 
