@@ -65,6 +65,9 @@ pub enum Command {
         /// A customer id, `random`, `first-eligible`, or a tag (`tag:vip`, or just `vip`).
         #[arg(long, default_value = "first-eligible")]
         customer: String,
+        /// Show this A/B variant (default: the customer's own).
+        #[arg(long)]
+        variant: Option<String>,
         /// Where to write the files (default: a folder in the system's temp directory, printed).
         #[arg(long)]
         out: Option<PathBuf>,

@@ -287,6 +287,17 @@ impl Previewer {
         customer: CustomerIx,
         now: i64,
     ) -> Result<std::result::Result<Preview, PreviewError>> {
+        self.preview_variant(campaign, customer, now, None)
+    }
+
+    /// [`Previewer::preview`] showing one A/B variant (None: the customer's own).
+    pub fn preview_variant(
+        &self,
+        campaign: &Campaign,
+        customer: CustomerIx,
+        now: i64,
+        variant: Option<&str>,
+    ) -> Result<std::result::Result<Preview, PreviewError>> {
         let plan = self.plan(campaign, now)?;
         // Plans are in customer order: find the customer's last moment by bisection.
         let planned = of_customer(&plan.planned, customer, |m| m.occurrence.customer).last();
@@ -313,6 +324,24 @@ impl Previewer {
                     Err(skipped) => return Ok(Err(PreviewError::NotComposed(skipped.reason))),
                 }
             }
+        };
+        // Another variant than the customer's: the same moment, composed
+        // with that variant's lists and offer.
+        let message = match variant {
+            Some(name) if message.variant.as_deref() != Some(name) => {
+                let recommender = self.recommender(now);
+                match compose(
+                    &self.inputs(),
+                    campaign.variant_named(Some(name)),
+                    message.occurrence.clone(),
+                    now,
+                    &*recommender,
+                ) {
+                    Ok(message) => message,
+                    Err(skipped) => return Ok(Err(PreviewError::NotComposed(skipped.reason))),
+                }
+            }
+            _ => message,
         };
         let input = message_input(
             &self.config,

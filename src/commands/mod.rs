@@ -30,9 +30,17 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Preview {
             campaign,
             customer,
+            variant,
             out,
             open,
-        } => preview::run(global, campaign, customer, out.as_deref(), *open),
+        } => preview::run(
+            global,
+            campaign,
+            customer,
+            variant.as_deref(),
+            out.as_deref(),
+            *open,
+        ),
         Command::Serve {
             port,
             bind,

@@ -21,6 +21,7 @@ pub fn run(
     global: &Global,
     campaign_id: &str,
     customer: &str,
+    variant: Option<&str>,
     out: Option<&Path>,
     open: bool,
 ) -> Result<i32> {
@@ -37,10 +38,24 @@ pub fn run(
     let campaign = previewer
         .campaign(&campaign_id)
         .expect("the workspace found it");
+    if let Some(name) = variant
+        && !campaign.variants.iter().any(|v| v.id == name)
+    {
+        let known: Vec<&str> = campaign.variants.iter().map(|v| v.id.as_str()).collect();
+        return Err(Error::usage(if known.is_empty() {
+            format!("campaign `{}` has no variants", campaign.id)
+        } else {
+            format!(
+                "campaign `{}` has no variant `{name}`; its variants are: {}",
+                campaign.id,
+                known.join(", ")
+            )
+        }));
+    }
     let now = global.now.unwrap_or_else(Utc::now).timestamp();
     let pick: Pick = customer.parse().expect("any text is a pick");
     let customer = previewer.pick(campaign, &pick, now)??;
-    let preview = previewer.preview(campaign, customer, now)??;
+    let preview = previewer.preview_variant(campaign, customer, now, variant)??;
 
     let customer_id = previewer.store.customer(customer).id.to_string();
     let folder = match out {

@@ -50,30 +50,37 @@ pub fn run(
         until,
         data_until: store.last_event_ts(),
     };
-    let report = match Ledger::open_existing(&config.ledger_path)? {
-        None => {
-            crate::stderr::note(&format!(
-                "no ledger at {}: nothing has been sent from this workspace yet",
-                config.ledger_path.display()
-            ));
-            report::build(store, &[], &[], &campaigns, period)
-        }
-        Some(ledger) => {
-            let rows = ledger.report_rows(campaign_id.as_deref(), since, until)?;
-            if let Some(id) = &campaign_id
-                && rows.is_empty()
-                && crate::campaign::find(&campaigns, id).is_none()
-            {
-                let known: Vec<&str> = campaigns.iter().map(|c| c.id.as_str()).collect();
-                return Err(Error::usage(format!(
-                    "no campaign `{id}` in the workspace or the ledger; the campaigns are: {}",
-                    known.join(", ")
-                )));
-            }
-            let departures = ledger.departures()?;
-            report::build(store, &rows, &departures, &campaigns, period)
-        }
-    };
+    let ledger = Ledger::open_existing(&config.ledger_path)?;
+    if ledger.is_none() {
+        crate::stderr::note(&format!(
+            "no ledger at {}: nothing has been sent from this workspace yet",
+            config.ledger_path.display()
+        ));
+    }
+    let report = report::from_ledger(
+        ledger.as_ref(),
+        store,
+        &campaigns,
+        campaign_id.as_deref(),
+        period,
+    )?;
+    if let Some(id) = &campaign_id
+        && report.campaigns.is_empty()
+        && crate::campaign::find(&campaigns, id).is_none()
+    {
+        let known: Vec<&str> = campaigns.iter().map(|c| c.id.as_str()).collect();
+        return Err(Error::usage(format!(
+            "no campaign `{id}` in the workspace or the ledger; the campaigns are: {}",
+            known.join(", ")
+        )));
+    }
+    if let Some(id) = &campaign_id
+        && crate::campaign::find(&campaigns, id).is_none()
+    {
+        crate::stderr::warning(&format!(
+            "campaign `{id}` is not in the workspace (or does not check); reporting what the ledger holds for it"
+        ));
+    }
     if let Some(path) = html {
         std::fs::write(path, report::html::render(&report))
             .map_err(|e| Error::usage(format!("cannot write {}: {e}", path.display())))?;

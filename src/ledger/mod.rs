@@ -1461,7 +1461,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("schema version 99, newer than this xsell knows (3)"),
+                .contains("schema version 99, newer than this xsell knows (4)"),
             "{error}"
         );
     }

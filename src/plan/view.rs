@@ -39,6 +39,9 @@ pub struct PlannedView {
     pub moment: MomentView,
     pub lists: Vec<ListView>,
     pub offer: Option<OfferView>,
+    /// The A/B variant shown, when the campaign has variants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -158,6 +161,7 @@ pub fn planned_view(store: &Store, message: &PlannedMessage) -> PlannedView {
             })
             .collect(),
         offer: offer.map(|o| offer_view(o, customer, locale)),
+        variant: message.variant.clone(),
     }
 }
 
@@ -383,6 +387,9 @@ pub fn describe_offer(campaign: &Campaign) -> Option<String> {
 /// products (price and reason), the offer.
 pub fn message_lines(message: &PlannedView) -> Vec<String> {
     let mut lines = vec![format!("    moment {}", describe_moment(&message.moment))];
+    if let Some(variant) = &message.variant {
+        lines.push(format!("    variant {variant}"));
+    }
     for list in &message.lists {
         if list.products.is_empty() {
             lines.push(format!("    {}: empty, block left out", list.name));

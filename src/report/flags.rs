@@ -34,19 +34,16 @@ pub fn raise(report: &CampaignReport) -> Vec<Flag> {
     };
     let acceptance = report.acceptance;
     let baseline = report.holdout_acceptance;
-    let measured = acceptance.of >= MIN_RECIPIENTS;
-    let compared = measured && baseline.of >= MIN_RECIPIENTS;
-    let above_baseline = match (acceptance.rate, baseline.rate) {
-        (Some(a), Some(b)) => a > b,
-        _ => false,
-    };
-    if compared && !above_baseline {
+    let compared = acceptance.of >= MIN_RECIPIENTS && baseline.of >= MIN_RECIPIENTS;
+    let ahead = compared && clearly_ahead(&acceptance, &baseline);
+    if compared && !ahead {
         flags.push(red(
             "low_acceptance",
             format!(
-                "low acceptance: {} of recipients bought a suggested product, no more than the {} of the holdout who bought them unprompted",
+                "low acceptance: {} of recipients bought a suggested product, not clearly more than the holdout did unprompted ({} bought the same suggestions; {} of the holdout bought something)",
                 percent(&acceptance),
-                percent(&baseline)
+                percent(&baseline),
+                percent(&report.holdout_purchase_rate)
             ),
         ));
     }
@@ -111,14 +108,7 @@ pub fn raise(report: &CampaignReport) -> Vec<Flag> {
             ),
         ));
     }
-    let acceptance_uplift_significant = compared && above_baseline && {
-        // A proportion test on acceptance: the normal approximation.
-        let (a, b) = (acceptance.rate.unwrap_or(0.0), baseline.rate.unwrap_or(0.0));
-        let error =
-            (a * (1.0 - a) / acceptance.of as f64 + b * (1.0 - b) / baseline.of as f64).sqrt();
-        a - b > 1.96 * error
-    };
-    if acceptance_uplift_significant && !more_returns {
+    if ahead && !more_returns {
         flags.push(Flag {
             kind: "scale",
             red: false,
@@ -130,4 +120,30 @@ pub fn raise(report: &CampaignReport) -> Vec<Flag> {
         });
     }
     flags
+}
+
+/// Whether rate `a` is above rate `b` with 95% confidence, by the
+/// Agresti–Caffo interval (one success and one failure added to each
+/// group), which stays honest for rates near zero where the plain normal
+/// approximation calls 5 of 725 against 0 of 297 a difference.
+fn clearly_ahead(a: &Rate, b: &Rate) -> bool {
+    let adjusted = |r: &Rate| {
+        let n = r.of as f64 + 2.0;
+        ((r.count as f64 + 1.0) / n, n)
+    };
+    let ((pa, na), (pb, nb)) = (adjusted(a), adjusted(b));
+    let error = (pa * (1.0 - pa) / na + pb * (1.0 - pb) / nb).sqrt();
+    pa - pb > 1.96 * error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handful_against_none_is_not_clearly_ahead() {
+        assert!(!clearly_ahead(&Rate::new(5, 725), &Rate::new(0, 297)));
+        assert!(clearly_ahead(&Rate::new(220, 725), &Rate::new(3, 297)));
+        assert!(!clearly_ahead(&Rate::new(30, 100), &Rate::new(30, 100)));
+    }
 }

@@ -176,6 +176,23 @@ pub struct VariantVerdict {
     pub statement: String,
 }
 
+/// The report of what `ledger` recorded (None: nothing was ever sent) in
+/// `period`, for one campaign or all.
+pub fn from_ledger(
+    ledger: Option<&crate::ledger::Ledger>,
+    store: &Store,
+    campaigns: &[Campaign],
+    campaign: Option<&str>,
+    period: Period,
+) -> crate::error::Result<Report> {
+    let Some(ledger) = ledger else {
+        return Ok(build(store, &[], &[], campaigns, period));
+    };
+    let rows = ledger.report_rows(campaign, period.since, period.until)?;
+    let departures = ledger.departures()?;
+    Ok(build(store, &rows, &departures, campaigns, period))
+}
+
 /// A message to measure: a ledger row with its campaign's window.
 struct Measured<'a> {
     row: &'a ReportRow,

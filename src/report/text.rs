@@ -6,22 +6,7 @@ use super::stats::Difference;
 use super::{CampaignReport, Rate, Report};
 
 pub fn render(report: &Report) -> String {
-    let mut out = String::new();
-    let day = |t: i64| crate::data::timestamp(t).format("%Y-%m-%d").to_string();
-    let sent = match (report.period.since, report.period.until) {
-        (i64::MIN, i64::MAX) => "All messages".to_string(),
-        (i64::MIN, until) => format!("Messages sent before {}", day(until)),
-        (since, i64::MAX) => format!("Messages sent since {}", day(since)),
-        (since, until) => format!("Messages sent {} – {}", day(since), day(until)),
-    };
-    let _ = writeln!(
-        out,
-        "{sent}; purchases read until {}",
-        report
-            .period
-            .data_until
-            .map_or("(no events)".to_string(), day)
-    );
+    let mut out = period_line(report);
     if report.campaigns.is_empty() {
         let _ = writeln!(out, "\nNothing was sent or held out in this period.");
     }
@@ -29,6 +14,31 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
         campaign_text(&mut out, campaign);
     }
+    out
+}
+
+/// What the report covers, in one line.
+pub fn period_line(report: &Report) -> String {
+    let day = |t: i64| crate::data::timestamp(t).format("%Y-%m-%d").to_string();
+    let sent = match (report.period.since, report.period.until) {
+        (i64::MIN, i64::MAX) => "All messages".to_string(),
+        (i64::MIN, until) => format!("Messages sent before {}", day(until)),
+        (since, i64::MAX) => format!("Messages sent since {}", day(since)),
+        (since, until) => format!("Messages sent {} – {}", day(since), day(until)),
+    };
+    format!(
+        "{sent}; purchases read until {}\n",
+        report
+            .period
+            .data_until
+            .map_or("(no events)".to_string(), day)
+    )
+}
+
+/// One campaign's figures as text.
+pub fn campaign(c: &CampaignReport) -> String {
+    let mut out = String::new();
+    campaign_text(&mut out, c);
     out
 }
 

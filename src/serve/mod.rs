@@ -13,7 +13,7 @@
 //! It listens on 127.0.0.1 unless told otherwise: the pages show customer
 //! data, and only the workspace's own.
 
-mod pages;
+pub mod pages;
 mod routes;
 mod watch;
 
@@ -60,6 +60,8 @@ pub struct Selected {
     pub now: i64,
     /// `now` as the address gives it (absent: the server's default).
     pub explicit_now: Option<String>,
+    /// The A/B variant asked for (absent: the customer's own).
+    pub variant: Option<String>,
 }
 
 impl Selected {

@@ -146,11 +146,11 @@ pub fn index(snapshot: &Snapshot) -> String {
             "The workspace has not loaded yet: fix the problems above.",
         )),
         Some(previewer) => {
-            body.push_str(r#"<table class="campaigns"><thead><tr><th>Campaign</th><th>Moment</th><th>Template</th><th>Offer</th></tr></thead><tbody>"#);
+            body.push_str(r#"<table class="campaigns"><thead><tr><th>Campaign</th><th>Moment</th><th>Template</th><th>Offer</th><th>Results</th></tr></thead><tbody>"#);
             for campaign in &previewer.campaigns {
                 let _ = write!(
                     body,
-                    r#"<tr><td><a class="campaign" href="/c/{id_url}">{name}</a><div class="id">{id}</div></td><td>{moment}</td><td><code>{template}</code></td><td>{offer}</td></tr>"#,
+                    r#"<tr><td><a class="campaign" href="/c/{id_url}">{name}</a><div class="id">{id}</div></td><td>{moment}</td><td><code>{template}</code></td><td>{offer}</td><td><a class="report" href="/report/{id_url}">report</a></td></tr>"#,
                     id_url = encode(&campaign.id),
                     id = escape(&campaign.id),
                     name = escape(&campaign.name),
@@ -283,6 +283,10 @@ pub fn view(p: &MessagePage<'_>) -> String {
     let mut query = format!("customer={}", encode(p.customer));
     if let Some(now) = explicit_now {
         let _ = write!(query, "&now={}", encode(now));
+    }
+    let asked_variant = p.selected.variant.as_deref();
+    if let Some(variant) = asked_variant {
+        let _ = write!(query, "&variant={}", encode(variant));
     }
     let mut html = format!(
         r#"<section id="view" data-src="/c/{id_url}/view?{query}" data-generation="{generation}">{overlay}"#,
@@ -425,6 +429,29 @@ pub fn view(p: &MessagePage<'_>) -> String {
             "Not in the holdout group.".to_string()
         }
     );
+    if !campaign.variants.is_empty() {
+        // Each variant of the A/B test for this customer; theirs is marked.
+        let mut base = format!("/c/{id_url}?customer={}", encode(p.customer));
+        if let Some(now) = explicit_now {
+            let _ = write!(base, "&now={}", encode(now));
+        }
+        let _ = write!(html, r#"<p class="variants" id="variants">A/B variant: "#);
+        for variant in &campaign.variants {
+            let own =
+                campaign.variant_for(&customer.id).variant.as_deref() == Some(variant.id.as_str());
+            let shown = preview.message.variant.as_deref() == Some(variant.id.as_str());
+            let _ = write!(
+                html,
+                r#"<a class="variant{}" href="{}&variant={}">{}{}</a> "#,
+                if shown { " shown" } else { "" },
+                escape(&base),
+                encode(&variant.id),
+                escape(&variant.id),
+                if own { " (this customer's)" } else { "" }
+            );
+        }
+        html.push_str("</p>");
+    }
     let _ = write!(
         html,
         r#"<h3>The message</h3><p class="links"><a id="text-link" href="{text}" target="_blank">Plain text</a> · <a id="eml-link" href="{eml}" target="_blank">Raw .eml</a> · <span class="message-id">{message_id}</span></p>"#,
@@ -435,9 +462,10 @@ pub fn view(p: &MessagePage<'_>) -> String {
     if previewer.config.preview.allow_test_send {
         let _ = write!(
             html,
-            r#"<h3>Send a test</h3><form class="send-test" id="send-test" method="post" action="/c/{id_url}/send-test"><input type="hidden" name="customer" value="{customer}"><input type="hidden" name="now" value="{now}"><input type="email" name="to" id="test-to" required placeholder="you@{domain}"><button type="submit" id="send-test-button">Send</button></form><div id="send-result"></div>"#,
+            r#"<h3>Send a test</h3><form class="send-test" id="send-test" method="post" action="/c/{id_url}/send-test"><input type="hidden" name="customer" value="{customer}"><input type="hidden" name="now" value="{now}"><input type="hidden" name="variant" value="{variant}"><input type="email" name="to" id="test-to" required placeholder="you@{domain}"><button type="submit" id="send-test-button">Send</button></form><div id="send-result"></div>"#,
             customer = escape(p.customer),
             now = escape(&rfc3339(now)),
+            variant = escape(asked_variant.unwrap_or("")),
             domain = escape(
                 previewer
                     .config

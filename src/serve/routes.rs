@@ -7,6 +7,7 @@
 //! | `GET /c/{campaign}/view?customer=&now=` | the message part of that page (re-fetched on reload) |
 //! | `GET /c/{campaign}/message.{html,txt,eml}?customer=&now=` | the message itself |
 //! | `POST /c/{campaign}/send-test` | send the message to a test address (when `[preview]` allows it) |
+//! | `GET /report/{campaign}` | what the campaign's messages did (`xsell report --html`) |
 //! | `GET /events` | a WebSocket: `reload N` after every change |
 //! | `GET /assets/app.{css,js}` | the page's own style and script |
 
@@ -35,6 +36,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/c/{campaign}/view", get(view_fragment))
         .route("/c/{campaign}/{file}", get(message_part))
         .route("/c/{campaign}/send-test", post(send_test))
+        .route("/report/{campaign}", get(report_page))
         .route("/events", get(events))
         .route("/assets/app.css", get(style))
         .route("/assets/app.js", get(script))
@@ -58,6 +60,9 @@ pub struct Selection {
     /// Customer search.
     #[serde(default)]
     pub q: Option<String>,
+    /// An A/B variant to show instead of the customer's own.
+    #[serde(default)]
+    pub variant: Option<String>,
 }
 
 /// A rendered message is data-driven HTML: no script runs in it, no form
@@ -125,6 +130,38 @@ async fn index(State(shared): State<Arc<Shared>>) -> Response {
     Html(pages::index(&snapshot)).into_response()
 }
 
+/// `/report/{campaign}`: the campaign's report, read from the ledger now.
+async fn report_page(State(shared): State<Arc<Shared>>, Path(campaign): Path<String>) -> Response {
+    let snapshot = shared.snapshot();
+    let Some(previewer) = snapshot.previewer.clone() else {
+        return Html(pages::index(&snapshot)).into_response();
+    };
+    let Some(id) = previewer.campaign(&campaign).map(|c| c.id.clone()) else {
+        return problem(StatusCode::NOT_FOUND, format!("no campaign `{campaign}`"));
+    };
+    let built = blocking(move || -> crate::error::Result<String> {
+        let ledger = crate::ledger::Ledger::open_existing(&previewer.config.ledger_path)?;
+        let period = crate::report::Period {
+            since: i64::MIN,
+            until: i64::MAX,
+            data_until: previewer.store.last_event_ts(),
+        };
+        let report = crate::report::from_ledger(
+            ledger.as_ref(),
+            &previewer.store,
+            &previewer.campaigns,
+            Some(&id),
+            period,
+        )?;
+        Ok(crate::report::html::render(&report))
+    })
+    .await;
+    match built {
+        Ok(page) => Html(page).into_response(),
+        Err(error) => problem(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+    }
+}
+
 /// Resolves the campaign and `now`, or answers why not.
 fn selected(shared: &Shared, campaign: &str, selection: &Selection) -> Result<Selected, Response> {
     let snapshot = shared.snapshot();
@@ -154,12 +191,29 @@ fn selected(shared: &Shared, campaign: &str, selection: &Selection) -> Result<Se
             format!("no campaign `{campaign}`"),
         ));
     };
+    let variant = selection
+        .variant
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string);
+    if let Some(name) = &variant
+        && !previewer
+            .campaign(&campaign_id)
+            .is_some_and(|c| c.variants.iter().any(|v| &v.id == name))
+    {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            format!("campaign `{campaign_id}` has no variant `{name}`"),
+        ));
+    }
     Ok(Selected {
         snapshot,
         previewer,
         campaign_id,
         now,
         explicit_now,
+        variant,
     })
 }
 
@@ -247,6 +301,9 @@ async fn campaign_page(
         if let Some(q) = &selection.q {
             location.push_str(&format!("&q={}", pages::encode(q)));
         }
+        if let Some(variant) = &selected.variant {
+            location.push_str(&format!("&variant={}", pages::encode(variant)));
+        }
         return Redirect::to(&location).into_response();
     }
     let view = match &customer_id {
@@ -276,17 +333,18 @@ async fn preview_for(
     selected: &Selected,
     customer_id: String,
 ) -> Result<Result<Preview, PreviewError>, Response> {
-    let (previewer, id, now) = (
+    let (previewer, id, now, variant) = (
         selected.previewer.clone(),
         selected.campaign_id.clone(),
         selected.now,
+        selected.variant.clone(),
     );
     let outcome = blocking(move || {
         let campaign = previewer.campaign(&id).expect("resolved");
         let Some(customer) = previewer.store.customer_ix(&customer_id) else {
             return Ok(Err(PreviewError::NoCustomer(customer_id)));
         };
-        previewer.preview(campaign, customer, now)
+        previewer.preview_variant(campaign, customer, now, variant.as_deref())
     })
     .await;
     match outcome {
@@ -383,6 +441,8 @@ pub struct TestSend {
     customer: String,
     #[serde(default)]
     now: Option<String>,
+    #[serde(default)]
+    variant: Option<String>,
     to: String,
 }
 
@@ -407,6 +467,7 @@ async fn send_test(
         customer: None,
         now: form.now.clone(),
         q: None,
+        variant: form.variant.clone(),
     };
     let selected = match selected(&shared, &campaign_id, &selection) {
         Ok(selected) => selected,

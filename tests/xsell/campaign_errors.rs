@@ -50,7 +50,7 @@ fn unknown_field() {
         check_campaign(&VALID.replace("subject: Thank you", "subject: Thank you\nsubjet: Thanks"));
     assert_problems(
         &run,
-        "campaigns/thanks.yaml:4:1: unknown field `subjet`, expected one of id, name, description, enabled, template, subject, preheader, audience, trigger, schedule, timezone, catch_up, max_lateness, lists, offer, caps, holdout, utm, components\n  |\n4 | subjet: Thanks\n  | ^\n\n1 problem found\n",
+        "campaigns/thanks.yaml:4:1: unknown field `subjet`, expected one of id, name, description, enabled, template, subject, preheader, audience, trigger, schedule, timezone, catch_up, max_lateness, lists, offer, caps, holdout, utm, components, variants, attribution_window\n  |\n4 | subjet: Thanks\n  | ^\n\n1 problem found\n",
     );
 }
 

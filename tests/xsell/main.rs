@@ -17,6 +17,7 @@ mod render;
 mod render_checks;
 mod render_errors;
 mod render_paths;
+mod report;
 mod rough_edges;
 mod run_week;
 mod send_cli;

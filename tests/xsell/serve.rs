@@ -22,9 +22,9 @@ use crate::support::Workspace;
 const NOW: &str = "2026-11-16T09:00:00Z";
 
 /// A running `xsell serve`; stopped when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     log: PathBuf,
     _log_dir: tempfile::TempDir,
 }
@@ -37,7 +37,7 @@ impl Drop for Serve {
 }
 
 impl Serve {
-    fn start(workspace: &Workspace, extra: &[&str]) -> Serve {
+    pub(crate) fn start(workspace: &Workspace, extra: &[&str]) -> Serve {
         Serve::start_with(workspace, extra, &[])
     }
 
@@ -74,7 +74,7 @@ impl Serve {
         serve
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -90,7 +90,7 @@ fn artifacts() -> PathBuf {
 
 /// Saves a screenshot and checks it shows something: many colours, and
 /// more than a sliver of the picture differs from the background.
-fn keep_and_check_screenshot(name: &str, png: &[u8], expected_width: Option<u32>) {
+pub(crate) fn keep_and_check_screenshot(name: &str, png: &[u8], expected_width: Option<u32>) {
     let path = artifacts().join(name);
     std::fs::write(&path, png).unwrap();
     let summary = pixel_summary(png);
