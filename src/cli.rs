@@ -280,6 +280,9 @@ pub enum GenerateCommand {
         /// Share of suggested purchases sent back, 0–1.
         #[arg(long, default_value_t = 0.0)]
         returns: f64,
+        /// Share of suggested purchases placed with the message's offer code, 0–1.
+        #[arg(long, default_value_t = 1.0)]
+        redeem: f64,
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },

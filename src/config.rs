@@ -532,6 +532,7 @@ pub const EVENT_FIELDS: &[&str] = &[
     "product_name",
     "category",
     "manufacturer",
+    "code",
 ];
 
 impl Config {

@@ -97,7 +97,24 @@ pub fn responses(global: &Global, options: ResponseOptions) -> Result<i32> {
 
 fn append(path: &Path, events: &[SimulatedEvent]) -> std::io::Result<()> {
     use std::io::Write;
-    let text = std::fs::read_to_string(path)?;
+    let mut text = std::fs::read_to_string(path)?;
+    let has_code = |text: &str| {
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .split(',')
+            .any(|c| c == "code")
+    };
+    if events.iter().any(|e| !e.code.is_empty()) && !has_code(&text) {
+        // Orders placed with an offer code need the `code` column: add it.
+        let mut widened = String::with_capacity(text.len() + text.lines().count() * 6);
+        for (number, line) in text.lines().enumerate() {
+            widened.push_str(line);
+            widened.push_str(if number == 0 { ",code\n" } else { ",\n" });
+        }
+        std::fs::write(path, &widened)?;
+        text = widened;
+    }
     let header: Vec<&str> = text.lines().next().unwrap_or_default().split(',').collect();
     for needed in ["ts", "customer_id", "kind", "product_id"] {
         if !header.contains(&needed) {
@@ -126,6 +143,7 @@ fn append(path: &Path, events: &[SimulatedEvent]) -> std::io::Result<()> {
                 "order_id" => event.order_id.as_str(),
                 "quantity" => quantity.as_str(),
                 "unit_price" => event.unit_price.as_str(),
+                "code" => event.code.as_str(),
                 _ => "",
             })
             .collect();

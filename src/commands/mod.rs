@@ -86,6 +86,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                     variant_acceptance,
                     baseline,
                     returns,
+                    redeem,
                     seed,
                 }),
             ..
@@ -96,6 +97,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 by_variant: variant_acceptance.iter().cloned().collect(),
                 baseline: *baseline,
                 returns: *returns,
+                redeem: *redeem,
                 seed: *seed,
             },
         ),

@@ -116,6 +116,7 @@ mod event_field {
     pub const PRODUCT_NAME: usize = 10;
     pub const CATEGORY: usize = 11;
     pub const MANUFACTURER: usize = 12;
+    pub const CODE: usize = 13;
 }
 
 /// Loads catalog, customers and events as configured.
@@ -523,6 +524,8 @@ fn read_events(
     let mut order_ids = Interner::default();
     let mut order_customer: Vec<CustomerIx> = Vec::new();
     let mut metrics = Names::default();
+    // Offer codes typed at checkout, by order (few orders carry one).
+    let mut codes: std::collections::HashMap<u32, Box<str>> = std::collections::HashMap::new();
     let report = read_table(input, source, &EVENTS, max_bad_rows, |_, row| {
         let ts = timestamp(required(row, TS, "ts")?, source)?;
         let customer_id = required(row, CUSTOMER_ID, "customer_id")?;
@@ -587,6 +590,9 @@ fn read_events(
                 order_customer.push(customer);
             } else if order_customer[raw as usize] != customer {
                 return Err(format!("order `{key}` already belongs to another customer"));
+            }
+            if let Some(code) = row.get(CODE).map(str::trim).filter(|c| !c.is_empty()) {
+                codes.insert(raw, code.into());
             }
             raw
         } else {
@@ -656,7 +662,7 @@ fn read_events(
         store.products_by_family =
             group_products(&store.products, store.families.len(), |p| p.family);
     }
-    index_events(store, events, order_ids);
+    index_events(store, events, order_ids, codes);
     Ok(report)
 }
 
@@ -758,7 +764,12 @@ fn derive_product(
 /// Sorts events and builds every event and order index of the store,
 /// without comparison sorts over the big arrays where a counting pass does
 /// (the events of 1M customers are grouped in linear time, in place).
-fn index_events(store: &mut Store, mut events: Vec<Event>, order_ids: Interner) {
+fn index_events(
+    store: &mut Store,
+    mut events: Vec<Event>,
+    order_ids: Interner,
+    mut codes: std::collections::HashMap<u32, Box<str>>,
+) {
     // Group by customer (stable), then sort each customer's few events by time.
     store.customer_events = offsets(store.customers.len(), events.iter().map(|e| e.customer));
     let mut next = store.customer_events.clone();
@@ -826,6 +837,13 @@ fn index_events(store: &mut Store, mut events: Vec<Event>, order_ids: Interner) 
             }
         })
         .collect();
+    if !codes.is_empty() {
+        store.order_codes = raw_of_final
+            .iter()
+            .enumerate()
+            .filter_map(|(number, raw)| Some((number as OrderIx, codes.remove(raw)?)))
+            .collect();
+    }
     drop(raw_of_final);
     drop(order_ids);
 

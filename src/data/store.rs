@@ -69,6 +69,8 @@ pub struct Store {
     pub(crate) customer_events: Vec<u32>,
     /// Sorted by (customer, ts).
     pub(crate) orders: Vec<Order>,
+    /// The offer code an order was placed with, for the few that carry one.
+    pub(crate) order_codes: std::collections::HashMap<OrderIx, Box<str>>,
     pub(crate) customer_orders: Vec<u32>,
     /// Positions in `events` of order lines, grouped by order (`Order::lines` ranges into it).
     pub(crate) order_lines: Vec<u32>,
@@ -303,6 +305,11 @@ impl Store {
         &self.orders[ix as usize]
     }
 
+    /// The offer code the order was placed with (the events' `code` column).
+    pub fn order_code(&self, ix: OrderIx) -> Option<&str> {
+        self.order_codes.get(&ix).map(|c| &**c)
+    }
+
     /// One customer's orders, oldest first, with their positions.
     pub fn orders_of(
         &self,
@@ -394,6 +401,35 @@ B,b@example.com,Ben,fr-FR,Europe/Paris,silver,true,2025-01-01T00:00:00Z
 2026-11-01T00:00:00Z,A,order,P2,O1,1,12.00,,
 2026-11-04T00:00:00Z,A,usage,,,,,20.5,workouts
 ";
+
+    #[test]
+    fn returns_and_offer_codes_are_read() {
+        let events = "ts,customer_id,kind,product_id,order_id,quantity,unit_price,code
+2026-11-01T00:00:00Z,A,order,P1,O1,2,8.00,SAVE10
+2026-11-02T00:00:00Z,A,order,P1,C1,-2,8.00,
+2026-11-03T00:00:00Z,A,return,P2,,3,,
+2026-11-04T00:00:00Z,B,order,P3,O2,1,90.00,
+";
+        let store = store_from_csv(CATALOG, CUSTOMERS, events).unwrap();
+        let kinds: Vec<(&str, i32)> = store
+            .events()
+            .iter()
+            .map(|e| (e.kind.name(), e.quantity))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![("order", 2), ("return", 2), ("return", 3), ("order", 1)]
+        );
+        assert_eq!(store.orders().len(), 2, "a credit note is not an order");
+        let a = store.customer_ix("A").unwrap();
+        let first = store.events_of(a)[0].order().unwrap();
+        assert_eq!(store.order_code(first), Some("SAVE10"));
+        let b = store.customer_ix("B").unwrap();
+        assert_eq!(
+            store.order_code(store.events_of(b)[0].order().unwrap()),
+            None
+        );
+    }
 
     #[test]
     fn events_and_orders_are_indexed_by_customer_and_by_time() {

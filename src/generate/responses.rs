@@ -26,6 +26,8 @@ pub struct ResponseOptions {
     pub baseline: f64,
     /// Share of suggested purchases returned (0–1).
     pub returns: f64,
+    /// Share of suggested purchases placed with the message's offer code (0–1).
+    pub redeem: f64,
     pub seed: u64,
 }
 
@@ -39,6 +41,8 @@ pub struct SimulatedEvent {
     pub order_id: String,
     pub quantity: i32,
     pub unit_price: String,
+    /// The offer code typed at checkout (empty: none).
+    pub code: String,
 }
 
 fn chance(rng: &mut Rng, p: f64) -> bool {
@@ -80,6 +84,7 @@ pub fn simulate(
                     order_id: format!("SIM{}-{n}-{}", options.seed, events.len()),
                     quantity: 1,
                     unit_price: price,
+                    code: String::new(),
                 });
                 Some(ts)
             };
@@ -99,7 +104,15 @@ pub fn simulate(
                 .collect();
             if !shown.is_empty() && chance(&mut rng, acceptance) {
                 let product = *rng.pick(&shown);
-                if let Some(ts) = order(&mut rng, product, &mut events)
+                let placed = order(&mut rng, product, &mut events);
+                if placed.is_some()
+                    && let Some(code) = row.contents.as_ref().and_then(|c| c.offer_code.clone())
+                    && chance(&mut rng, options.redeem)
+                    && let Some(last) = events.last_mut()
+                {
+                    last.code = code;
+                }
+                if let Some(ts) = placed
                     && chance(&mut rng, options.returns)
                 {
                     events.push(SimulatedEvent {
@@ -110,6 +123,7 @@ pub fn simulate(
                         order_id: String::new(),
                         quantity: 1,
                         unit_price: String::new(),
+                        code: String::new(),
                     });
                 }
             }
@@ -140,6 +154,7 @@ pub fn simulate(
                 order_id: String::new(),
                 quantity: 1,
                 unit_price: String::new(),
+                code: String::new(),
             });
             ts += DAY;
         }

@@ -61,12 +61,17 @@ fn campaign_section(page: &mut String, c: &CampaignReport) {
     let _ = write!(
         page,
         "<section class=\"campaign\" id=\"{id}\"><h2>{name} <small>{id}</small></h2>\n\
-         <div class=\"tiles\">{}{}{}{}{}</div>\n",
+         <div class=\"tiles\">{}{}{}{}{}{}</div>\n",
         tile("sent", &c.sent.to_string()),
         tile("delivered", &c.delivered.to_string()),
         tile("held out", &c.held_out.to_string()),
         tile("acceptance", &percent(&c.acceptance)),
         tile("holdout's baseline", &percent(&c.holdout_acceptance)),
+        if c.redemption.of > 0 {
+            tile("codes redeemed", &percent(&c.redemption))
+        } else {
+            String::new()
+        },
         id = escape(&c.campaign),
         name = escape(&c.name),
     );

@@ -110,6 +110,9 @@ pub struct CampaignReport {
     pub frequency_change: Option<Difference>,
     pub money: Vec<MoneyFigures>,
     pub returns: Returns,
+    /// Recipients whose offer code came back on an order in the window,
+    /// among those given one (orders carry it in the events' `code` column).
+    pub redemption: Rate,
     pub variants: Vec<CampaignReport>,
     /// Which variant is ahead, if any, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -388,6 +391,10 @@ fn figures(
                 sent_done.iter().map(|o| o.units_bought).sum(),
             ),
         },
+        redemption: Rate::new(
+            count(&sent_done, |o| o.redeemed == Some(true)),
+            count(&sent_done, |o| o.redeemed.is_some()),
+        ),
         variants: Vec::new(),
         variant_verdict: None,
         flags: Vec::new(),

@@ -38,6 +38,9 @@ pub struct Outcome {
     pub units_returned: u64,
     pub shown_units_bought: u64,
     pub shown_units_returned: u64,
+    /// Whether an order in the window carried the message's offer code
+    /// (None: the message had no code).
+    pub redeemed: Option<bool>,
 }
 
 impl Outcome {
@@ -63,7 +66,9 @@ pub fn outcome(
                 .collect()
         })
         .unwrap_or_default();
+    let code = contents.and_then(|c| c.offer_code.as_deref());
     let mut result = Outcome {
+        redeemed: code.map(|_| false),
         currency: Some(store.customer(customer).currency),
         shown: shown.len(),
         sources: shown.values().map(|s| (s.to_string(), false)).collect(),
@@ -91,6 +96,11 @@ pub fn outcome(
             EventKind::Order if event.ts <= end => {
                 if let Some(order) = event.order() {
                     orders.insert(order);
+                    if let (Some(code), Some(used)) = (code, store.order_code(order))
+                        && code.eq_ignore_ascii_case(used)
+                    {
+                        result.redeemed = Some(true);
+                    }
                 }
                 result.revenue += price * units as f64;
                 *bought.entry(product).or_default() += units;

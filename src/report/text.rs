@@ -151,6 +151,15 @@ fn campaign_text(out: &mut String, c: &CampaignReport) {
         format!("all {}", rate(&c.returns.all)),
         String::new(),
     );
+    if c.redemption.of > 0 {
+        row(
+            out,
+            "offer codes redeemed",
+            rate(&c.redemption),
+            String::new(),
+            String::new(),
+        );
+    }
     if let Some(t) = &c.time_to_purchase {
         row(
             out,

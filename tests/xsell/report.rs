@@ -97,11 +97,21 @@ fn flag_kinds(campaign: &Value) -> Vec<String> {
 
 #[test]
 fn a_known_effect_is_recovered_within_its_interval() {
-    let workspace = sent("");
+    let workspace =
+        sent("offer:\n  percent_off: 10\n  applies_to: new\n  code: unique\n  expires_in: 7d\n");
     let (acceptance, baseline) = (0.3, 0.1);
     respond(
         &workspace,
-        &["--acceptance", "0.3", "--baseline", "0.1", "--seed", "11"],
+        &[
+            "--acceptance",
+            "0.3",
+            "--baseline",
+            "0.1",
+            "--redeem",
+            "0.5",
+            "--seed",
+            "11",
+        ],
     );
     let report = report_json(&workspace, &[]);
     let c = campaign(&report);
@@ -115,6 +125,14 @@ fn a_known_effect_is_recovered_within_its_interval() {
         "acceptance {accepted}"
     );
     assert!(rate(&c["holdout_acceptance"]) < 0.05, "{c:#}");
+    // Half the suggested purchases came with the recipient's own code.
+    let redeemed = &c["redemption"];
+    assert_eq!(redeemed["of"], c["sent"], "every recipient had a code");
+    let expected = accepted * 0.5;
+    assert!(
+        (rate(redeemed) - expected).abs() < 0.05,
+        "{redeemed} against {expected}"
+    );
     // Purchase rate: recipients order with 1-(1-a)(1-b), the holdout with b.
     let truth = acceptance * (1.0 - baseline);
     let (difference, low, high) = interval(&c["purchase_rate_uplift"]);
