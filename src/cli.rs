@@ -167,6 +167,13 @@ pub enum Command {
     Report {
         /// One campaign (id or file name); default every campaign in the ledger.
         campaign: Option<String>,
+        /// The same as CAMPAIGN.
+        #[arg(
+            long = "campaign",
+            conflicts_with = "campaign",
+            value_name = "CAMPAIGN"
+        )]
+        campaign_option: Option<String>,
         /// Messages sent from this time (RFC 3339 or YYYY-MM-DD, UTC).
         #[arg(long, value_parser = parse_now)]
         since: Option<DateTime<Utc>>,

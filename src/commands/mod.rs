@@ -72,10 +72,17 @@ pub fn run(cli: Cli) -> Result<i32> {
         } => ledger::init(global, *force),
         Command::Report {
             campaign,
+            campaign_option,
             since,
             until,
             html,
-        } => report::run(global, campaign.as_deref(), *since, *until, html.as_deref()),
+        } => report::run(
+            global,
+            campaign.as_deref().or(campaign_option.as_deref()),
+            *since,
+            *until,
+            html.as_deref(),
+        ),
         Command::Schedule => schedule::run(global),
         Command::Run { args } => run::run(global, args),
         Command::Send { campaign, args } => send::run(global, campaign, args),

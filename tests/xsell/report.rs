@@ -336,8 +336,20 @@ fn edge_cases_give_sensible_output() {
         text.stdout
     );
 
-    // Returns larger than purchases, zero-price lines, several currencies.
+    // Sent, but no events after the send yet: every message is pending.
     let workspace = sent("");
+    let c = campaign(&report_json(&workspace, &["--campaign", "picked-for-you"])).clone();
+    assert_eq!(
+        c["pending"],
+        c["sent"].as_u64().unwrap() + c["held_out"].as_u64().unwrap()
+    );
+    assert!(c["acceptance"]["rate"].is_null() && c["purchase_rate_uplift"].is_null());
+    assert!(
+        c["notes"].to_string().contains("window is still open"),
+        "{c:#}"
+    );
+
+    // Returns larger than purchases, zero-price lines, several currencies.
     respond(
         &workspace,
         &["--acceptance", "0.4", "--returns", "1", "--baseline", "0.1"],
