@@ -1164,7 +1164,7 @@ url = "https://shop.example/unsubscribe?token={token}"
             vec![
                 "xsell.toml:7:12: unknown time zone `Mars/Olympus` (expected an IANA name like `Europe/Paris`)".to_string(),
                 "xsell.toml:9:7: invalid cap `2 per week`: expected `<count>/<duration>`, like `2/7d`".to_string(),
-                "xsell.toml:11:13: `when` is not a field of events; expected one of: ts, customer_id, kind, product_id, order_id, quantity, unit_price, value, metric, gift, product_name, category, manufacturer".to_string(),
+                "xsell.toml:11:13: `when` is not a field of events; expected one of: ts, customer_id, kind, product_id, order_id, quantity, unit_price, value, metric, gift, product_name, category, manufacturer, code".to_string(),
             ]
         );
     }

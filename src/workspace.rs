@@ -1,6 +1,11 @@
 //! A workspace folder opened for work: its config, its loaded data and its
-//! checked campaigns. Every command but `check` (which wants to see *all*
-//! problems) opens one with [`Workspace::open`], which fails on any problem.
+//! checked campaigns. Commands that render (plan, preview, serve, send, run)
+//! open it with [`open_checked`]: the config and the data must load, and
+//! each campaign gets the verdict `xsell check` gives it — its file, its
+//! templates, a sample render (MJML, merge tags, unsubscribe link, postal
+//! address). A campaign with problems is set aside with them; the others go
+//! on. [`Workspace::open`] (any problem fails it) serves commands that only
+//! read the campaigns.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +15,8 @@ use crate::config::Config;
 use crate::data::{self, Store, TableReport};
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
+use crate::render::Renderer;
+use crate::signing::SigningKey;
 
 pub struct Workspace {
     pub root: PathBuf,
@@ -85,6 +92,26 @@ impl Workspace {
         }
     }
 
+    /// Opens the workspace at `root` with the campaigns whose files check
+    /// (templates are not looked at), and the problems of the others — for
+    /// commands that only read campaigns (offer codes, reports).
+    pub fn open_lenient(root: &Path) -> Result<(Workspace, Diagnostics)> {
+        let inspection = inspect(root);
+        let (Some(config), Some(loaded)) = (inspection.config, inspection.loaded) else {
+            return Err(Error::Files(inspection.problems));
+        };
+        Ok((
+            Workspace {
+                root: root.to_path_buf(),
+                config,
+                store: Arc::new(loaded.store),
+                tables: loaded.reports,
+                campaigns: inspection.campaigns,
+            },
+            inspection.problems,
+        ))
+    }
+
     /// The campaign with this id (or file name without extension).
     pub fn campaign(&self, id: &str) -> Result<&Campaign> {
         campaign::find(&self.campaigns, id).ok_or_else(|| {
@@ -95,4 +122,125 @@ impl Workspace {
             ))
         })
     }
+}
+
+/// A campaign set aside by the verdict: its id (or file name, when the file
+/// does not parse) and its problems.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    pub name: String,
+    pub problems: Diagnostics,
+    /// False for a campaign whose file says `enabled: false`.
+    pub enabled: bool,
+}
+
+/// A workspace opened with the verdict applied: the campaigns that check,
+/// their compiled templates, and the campaigns set aside.
+pub struct Opened {
+    /// Its `campaigns` are those that check.
+    pub workspace: Workspace,
+    pub renderer: Renderer,
+    pub broken: Vec<Broken>,
+    /// Template problems of no campaign in particular (a file none uses).
+    pub general: Diagnostics,
+}
+
+impl Opened {
+    /// The campaign `id` (or file name), if it checks; its problems if not.
+    pub fn campaign(&self, id: &str) -> Result<&Campaign> {
+        if let Some(campaign) = campaign::find(&self.workspace.campaigns, id) {
+            return Ok(campaign);
+        }
+        match self.broken.iter().find(|b| b.name == id) {
+            Some(broken) => Err(Error::Files(broken.problems.clone())),
+            None => self.workspace.campaign(id),
+        }
+    }
+
+    /// Every problem set aside (campaigns and files), for pages that show them.
+    pub fn problems(&self) -> Diagnostics {
+        let mut all = self.general.clone();
+        for broken in &self.broken {
+            all.extend(broken.problems.clone());
+        }
+        all
+    }
+
+    /// Says on stderr which other campaigns were set aside, so a send of one
+    /// campaign does not hide that its neighbours are broken.
+    pub fn warn_about_others(&self, except: Option<&str>) {
+        let names: Vec<&str> = self
+            .broken
+            .iter()
+            .map(|b| b.name.as_str())
+            .filter(|n| Some(*n) != except)
+            .collect();
+        if !names.is_empty() {
+            crate::stderr::warning(&format!(
+                "set aside, with problems (run `xsell check`): {}",
+                names.join(", ")
+            ));
+        }
+    }
+}
+
+/// Opens the workspace at `root` with the verdict applied (see the module
+/// header). `now` dates the sample render (default: the data's last event,
+/// as `check` does).
+pub fn open_checked(root: &Path, now: Option<i64>) -> Result<Opened> {
+    let inspection = inspect(root);
+    let (Some(config), Some(loaded)) = (inspection.config, inspection.loaded) else {
+        return Err(Error::Files(inspection.problems));
+    };
+    let store = loaded.store;
+    // What is left are the campaign files' own problems: by file.
+    let mut broken: Vec<Broken> = Vec::new();
+    for problem in inspection.problems.iter() {
+        let name = problem.file.file_stem().map_or_else(
+            || problem.file.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        match broken.iter_mut().find(|b| b.name == name) {
+            Some(entry) => entry.problems.push(problem.clone()),
+            None => broken.push(Broken {
+                name,
+                problems: problem.clone().into(),
+                enabled: true,
+            }),
+        }
+    }
+    let now = now.or_else(|| store.last_event_ts()).unwrap_or_default();
+    let verdicts = crate::render::check::verdicts(
+        &config,
+        &inspection.campaigns,
+        Some(&store),
+        &SigningKey::from_config(&config),
+        now,
+    );
+    if let Some(dkim) = verdicts.dkim {
+        return Err(Error::Files(dkim.into()));
+    }
+    let mut campaigns = Vec::new();
+    for campaign in inspection.campaigns {
+        match verdicts.campaigns.get(&campaign.id) {
+            Some(problems) => broken.push(Broken {
+                name: campaign.id.clone(),
+                problems: problems.clone(),
+                enabled: campaign.enabled,
+            }),
+            None => campaigns.push(campaign),
+        }
+    }
+    Ok(Opened {
+        workspace: Workspace {
+            root: root.to_path_buf(),
+            config,
+            store: Arc::new(store),
+            tables: loaded.reports,
+            campaigns,
+        },
+        renderer: verdicts.renderer,
+        broken,
+        general: verdicts.general,
+    })
 }

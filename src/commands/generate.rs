@@ -59,7 +59,7 @@ pub fn responses(global: &Global, options: ResponseOptions) -> Result<i32> {
             )));
         }
     }
-    let workspace = crate::workspace::Workspace::open(&global.workspace)?;
+    let (workspace, _) = crate::workspace::Workspace::open_lenient(&global.workspace)?;
     let events = &workspace.config.data.events;
     let path = match &events.location {
         SourceLocation::File(path) if events.columns.is_empty() => path.clone(),

@@ -36,7 +36,7 @@ pub fn verify(global: &Global, text: &str, occurrence: Option<&str>) -> Result<i
             "`{text}` is not an xsell offer code (they look like PPC-7K2M-QX4R-9WHB)"
         )));
     };
-    let workspace = Workspace::open(&global.workspace)?;
+    let (workspace, _) = Workspace::open_lenient(&global.workspace)?;
     let key = SigningKey::from_config(&workspace.config);
     let store = &*workspace.store;
     let campaigns: Vec<&str> = workspace

@@ -17,11 +17,13 @@ use crate::plan::view::{
 use crate::plan::{CampaignPlan, PlanInputs, SkipReason, SkippedMessage, plan_campaign};
 use crate::recommend::Recommender;
 use crate::signing::SigningKey;
-use crate::workspace::Workspace;
+use crate::workspace::open_checked;
 
 pub fn run(global: &Global, campaign_id: &str, limit: Option<usize>) -> Result<i32> {
-    let workspace = Workspace::open(&global.workspace)?;
-    let campaign = workspace.campaign(campaign_id)?;
+    let opened = open_checked(&global.workspace, global.now.map(|t| t.timestamp()))?;
+    let campaign = opened.campaign(campaign_id)?;
+    opened.warn_about_others(Some(&campaign.id));
+    let workspace = &opened.workspace;
     let now = global.now.unwrap_or_else(Utc::now).timestamp();
     let store = &*workspace.store;
     let signing_key = SigningKey::from_config(&workspace.config);

@@ -14,8 +14,7 @@ use crate::cli::{Format, Global};
 use crate::error::{Error, Result};
 use crate::plan::view::{CustomerView, PlannedView, customer_view, message_lines, planned_view};
 use crate::preview::{Pick, Preview, Previewer};
-use crate::render::Renderer;
-use crate::workspace::Workspace;
+use crate::workspace::open_checked;
 
 pub fn run(
     global: &Global,
@@ -25,9 +24,10 @@ pub fn run(
     out: Option<&Path>,
     open: bool,
 ) -> Result<i32> {
-    let workspace = Workspace::open(&global.workspace)?;
-    let campaign_id = workspace.campaign(campaign_id)?.id.clone();
-    let renderer = Renderer::load(&workspace.config, &workspace.campaigns)?;
+    let opened = open_checked(&global.workspace, global.now.map(|t| t.timestamp()))?;
+    let campaign_id = opened.campaign(campaign_id)?.id.clone();
+    opened.warn_about_others(Some(&campaign_id));
+    let (workspace, renderer) = (opened.workspace, opened.renderer);
     let previewer = Previewer::new(
         workspace.root,
         Arc::new(workspace.config),

@@ -26,7 +26,7 @@ use crate::ledger::Ledger;
 use crate::run_lock::{LockError, RunLock};
 use crate::schedule::{self, Decision};
 use crate::send::campaign::{CampaignReport, Request};
-use crate::workspace::Workspace;
+use crate::workspace::open_checked;
 
 /// Exit code when another run holds the lock (`EX_TEMPFAIL`: try again later).
 pub const EXIT_BUSY: i32 = 75;
@@ -107,10 +107,37 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
 /// The run itself, with the lock held.
 fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32> {
     let root = &global.workspace;
-    let workspace = Workspace::open(root)?;
-    for only in &args.only {
-        workspace.campaign(only)?;
+    let opened = open_checked(root, Some(now.timestamp()))?;
+    // A campaign that does not check is reported failed; the others go on.
+    let mut lines = Vec::new();
+    let mut failed = false;
+    for broken in &opened.broken {
+        if !broken.enabled || (!args.only.is_empty() && !args.only.contains(&broken.name)) {
+            continue;
+        }
+        failed = true;
+        crate::stderr::warning(&format!(
+            "{}: not run, it does not check:\n{}",
+            broken.name, broken.problems
+        ));
+        lines.push(RunLine {
+            campaign: broken.name.clone(),
+            due: None,
+            outcome: "failed",
+            reason: Some(format!(
+                "does not check ({} problem{}; run `xsell check`)",
+                broken.problems.len(),
+                if broken.problems.len() == 1 { "" } else { "s" }
+            )),
+            report: None,
+        });
     }
+    for only in &args.only {
+        if !opened.broken.iter().any(|b| &b.name == only) {
+            opened.workspace.campaign(only)?;
+        }
+    }
+    let (workspace, renderer) = (opened.workspace, opened.renderer);
     let transport = super::send::transport_spec(&workspace, args.transport.as_deref())?;
     let described = transport.describe();
     let campaigns: Vec<Campaign> = workspace
@@ -119,14 +146,18 @@ fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32
         .filter(|c| c.enabled && (args.only.is_empty() || args.only.contains(&c.id)))
         .cloned()
         .collect();
-    let sender = super::send::sender(workspace, &transport, now.timestamp(), args.dry_run)?;
-    let mut lines = Vec::new();
+    let sender = super::send::sender(
+        workspace,
+        renderer,
+        &transport,
+        now.timestamp(),
+        args.dry_run,
+    )?;
     let jobs = {
         let mut ledger = sender.ledger.lock().unwrap_or_else(|p| p.into_inner());
         plan_jobs(&campaigns, &mut ledger, now, args.dry_run, &mut lines)?
     };
     let runtime = super::send::runtime()?;
-    let mut failed = false;
     for job in jobs {
         let due = job.due.map(|d| d.timestamp());
         if let (Some(due), false) = (due, args.dry_run) {

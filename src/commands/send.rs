@@ -14,15 +14,17 @@ use crate::send::TransportSpec;
 use crate::send::campaign::{CampaignReport, Request, Sender};
 use crate::send::engine::Prepared;
 use crate::signing::SigningKey;
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, open_checked};
 
 pub fn run(global: &Global, campaign_id: &str, args: &SendArgs) -> Result<i32> {
-    let workspace = Workspace::open(&global.workspace)?;
-    let campaign = workspace.campaign(campaign_id)?.clone();
+    let opened = open_checked(&global.workspace, global.now.map(|t| t.timestamp()))?;
+    let campaign = opened.campaign(campaign_id)?.clone();
+    opened.warn_about_others(Some(&campaign.id));
     let now = global.now.unwrap_or_else(chrono::Utc::now);
-    let transport = transport_spec(&workspace, args.transport.as_deref())?;
+    let transport = transport_spec(&opened.workspace, args.transport.as_deref())?;
     let sender = sender(
-        workspace,
+        opened.workspace,
+        opened.renderer,
         &transport,
         now.timestamp(),
         args.dry_run || args.to.is_some(),
@@ -60,6 +62,7 @@ pub(crate) fn transport_spec(workspace: &Workspace, url: Option<&str>) -> Result
 /// Everything a send needs, built once per process.
 pub(crate) fn sender(
     workspace: Workspace,
+    renderer: Renderer,
     transport: &TransportSpec,
     now: i64,
     dry_run: bool,
@@ -71,7 +74,6 @@ pub(crate) fn sender(
     } else {
         SigningKey::require_real(&workspace.config)?
     };
-    let renderer = Renderer::load(&workspace.config, &workspace.campaigns)?;
     let ledger = if dry_run {
         // Nothing is written: the ledger is read if there is one.
         Ledger::open_existing(&workspace.config.ledger_path)?.map_or_else(Ledger::in_memory, Ok)?

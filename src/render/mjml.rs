@@ -47,6 +47,7 @@ impl Converter {
         let mut warnings: Vec<MjmlProblem> = parsed
             .warnings
             .iter()
+            .filter(|warning| !accepted_by_mjml(mjml, warning))
             .map(|warning| warning_problem(mjml, warning))
             .collect();
         warnings.extend(unknown_elements(mjml));
@@ -164,6 +165,25 @@ fn parser_error_offset(mjml: &str, message: &str) -> Option<usize> {
         .map(char::len_utf8)
         .sum();
     Some(line_start + column)
+}
+
+/// Attributes of the `<mjml>` root that MJML 4 accepts and mrml does not
+/// know: `version` (written by MJML 3 era tools) and `owa` (Outlook web
+/// app); mrml renders the same with or without them.
+fn accepted_by_mjml(mjml: &str, warning: &Warning) -> bool {
+    if warning.kind != WarningKind::UnexpectedAttribute {
+        return false;
+    }
+    let root_end = mjml
+        .find("<mjml")
+        .and_then(|start| mjml[start..].find('>').map(|end| start + end));
+    let attribute = snippet(mjml, warning.span.start, warning.span.end);
+    root_end.is_some_and(|end| warning.span.start < end)
+        && ["version", "owa"].iter().any(|name| {
+            attribute
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
 }
 
 fn warning_problem(mjml: &str, warning: &Warning) -> MjmlProblem {

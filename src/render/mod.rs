@@ -54,6 +54,7 @@ pub mod dkim;
 pub mod filters;
 pub mod format;
 pub mod locate;
+pub mod merge_tags;
 pub mod mime;
 pub mod mjml;
 mod renderer;

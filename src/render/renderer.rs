@@ -95,37 +95,40 @@ impl Renderer {
         campaigns: &[Campaign],
         dkim: Option<DkimSigner>,
     ) -> Result<Renderer, Diagnostics> {
-        let (renderer, problems) = Renderer::build(sources, campaigns, dkim);
+        let (renderer, failed) = Renderer::build(sources, campaigns, dkim);
+        let mut problems = Diagnostics::default();
+        for found in failed.into_values() {
+            problems.extend(found);
+        }
         problems.into_result(renderer)
     }
 
     /// Compiles what compiles: a renderer for the campaigns whose templates
-    /// are fine, and the problems of the others (for `xsell check`).
+    /// are fine, and the problems of the others, by campaign id.
     pub fn build(
         sources: TemplateSources,
         campaigns: &[Campaign],
         dkim: Option<DkimSigner>,
-    ) -> (Renderer, Diagnostics) {
+    ) -> (Renderer, BTreeMap<String, Diagnostics>) {
         let others = templates::Others::of(campaigns);
         let mut environments = BTreeMap::new();
-        let mut problems = Diagnostics::default();
+        let mut failed: BTreeMap<String, Diagnostics> = BTreeMap::new();
         for campaign in campaigns {
             // A campaign renders only if every variant compiles.
             let mut compiled = Vec::new();
-            let mut failed = false;
-            for campaign in
+            let mut problems = Diagnostics::default();
+            for variant in
                 std::iter::once(campaign).chain(campaign.variants.iter().map(|v| &v.campaign))
             {
-                match environment(&sources, campaign, &others) {
-                    Ok(environment) => compiled.push((campaign.render_key(), environment)),
-                    Err(found) => {
-                        failed = true;
-                        problems.extend(found);
-                    }
+                match environment(&sources, variant, &others) {
+                    Ok(environment) => compiled.push((variant.render_key(), environment)),
+                    Err(found) => problems.extend(found),
                 }
             }
-            if !failed {
+            if problems.is_empty() {
                 environments.extend(compiled);
+            } else {
+                failed.insert(campaign.id.clone(), problems);
             }
         }
         let renderer = Renderer {
@@ -134,7 +137,7 @@ impl Renderer {
             converter: Converter::default(),
             dkim,
         };
-        (renderer, problems)
+        (renderer, failed)
     }
 
     /// Whether the campaign's templates compiled.

@@ -308,6 +308,7 @@ fn located(
     sources: &TemplateSources,
     campaign: Option<&Campaign>,
 ) -> Diagnostic {
+    let message = super::merge_tags::hint(&message).unwrap_or(message);
     let field = match name {
         SUBJECT => campaign.map(|c| (c, c.file.subject_at)),
         PREHEADER => campaign.map(|c| (c, c.file.preheader_at)),

@@ -27,7 +27,6 @@ use crate::config::Config;
 use crate::diagnostic::Diagnostics;
 use crate::error::{Error, Result};
 use crate::preview::Previewer;
-use crate::render::Renderer;
 use crate::send::TransportSpec;
 
 /// How to run the server.
@@ -92,7 +91,19 @@ impl Shared {
     fn publish(&self, previewer: Option<Arc<Previewer>>, problems: Diagnostics) {
         let mut current = self.current.write().expect("snapshot lock");
         let generation = current.generation + 1;
-        let previewer = previewer.or_else(|| current.previewer.clone());
+        // While a campaign that worked is broken, its page keeps showing the
+        // last good version under the problems; a campaign broken from the
+        // start does not hold back the others.
+        let lost_one = match (&previewer, &current.previewer) {
+            (Some(new), Some(old)) => old.campaigns.iter().any(|c| new.campaign(&c.id).is_none()),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        let previewer = if lost_one {
+            current.previewer.clone().or(previewer)
+        } else {
+            previewer
+        };
         *current = Arc::new(Snapshot {
             generation,
             previewer,
@@ -117,37 +128,54 @@ fn load(root: &Path) -> (Option<Previewer>, Diagnostics) {
     let (Some(config), Some(loaded)) = (inspection.config, inspection.loaded) else {
         return (None, inspection.problems);
     };
-    if !inspection.problems.is_empty() {
-        return (None, inspection.problems);
-    }
     compile(
         root,
         Arc::new(config),
         Arc::new(loaded.store),
         inspection.campaigns,
+        inspection.problems,
     )
 }
 
-/// Compiles the templates of `campaigns` into a previewer.
+/// Compiles the templates of `campaigns` into a previewer of those that
+/// check (the verdict `xsell check` gives); `problems` (the campaign files'
+/// own) and those of the templates are returned for the pages to show.
 fn compile(
     root: &Path,
     config: Arc<Config>,
     store: Arc<crate::data::Store>,
     campaigns: Vec<crate::campaign::Campaign>,
+    mut problems: Diagnostics,
 ) -> (Option<Previewer>, Diagnostics) {
-    match Renderer::load(&config, &campaigns) {
-        Ok(renderer) => (
-            Some(Previewer::new(
-                root.to_path_buf(),
-                config,
-                store,
-                campaigns,
-                renderer,
-            )),
-            Diagnostics::default(),
-        ),
-        Err(problems) => (None, problems),
+    let verdicts = crate::render::check::verdicts(
+        &config,
+        &campaigns,
+        Some(&store),
+        &crate::signing::SigningKey::from_config(&config),
+        store.last_event_ts().unwrap_or_default(),
+    );
+    problems.extend(verdicts.general);
+    if let Some(dkim) = verdicts.dkim {
+        problems.push(dkim);
+        return (None, problems);
     }
+    let good: Vec<crate::campaign::Campaign> = campaigns
+        .into_iter()
+        .filter(|c| !verdicts.campaigns.contains_key(&c.id))
+        .collect();
+    for found in verdicts.campaigns.into_values() {
+        problems.extend(found);
+    }
+    (
+        Some(Previewer::new(
+            root.to_path_buf(),
+            config,
+            store,
+            good,
+            verdicts.renderer,
+        )),
+        problems,
+    )
 }
 
 /// Runs the server until the process is stopped. `ready` is called with the
@@ -157,6 +185,13 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
     // Templates, campaigns or data that do not check yet are shown in the
     // pages until fixed; only a config that cannot be read stops the server
     // (it says what to watch).
+    if previewer.is_some() && !problems.is_empty() {
+        eprintln!(
+            "{problems}\n\n{} problem{}; the campaigns that check are served, the pages show the rest",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        );
+    }
     let config = match &previewer {
         Some(previewer) => previewer.config.clone(),
         None => match Config::load(&options.root) {

@@ -103,14 +103,12 @@ fn reload_files(
         shop_timezone: config.shop.timezone,
     };
     let (campaigns, problems) = campaign::load_all(&config.campaigns_dir, &shared.root, &context);
-    if !problems.is_empty() {
-        return (None, problems);
-    }
     compile(
         &shared.root,
         config.clone(),
         previous.store.clone(),
         campaigns,
+        problems,
     )
 }
 

@@ -8,7 +8,7 @@ fn check_campaign(yaml: &str) -> Run {
     let workspace = Workspace::tiny(TINY_CATALOG, TINY_CUSTOMERS, TINY_EVENTS);
     workspace.write(
         "templates/thanks.mjml",
-        "<mjml><mj-body><mj-text>Hi {{ customer.first_name }}</mj-text></mj-body></mjml>\n",
+        "<mjml><mj-body><mj-text>Hi {{ customer.first_name }} <a href=\"{{ unsubscribe_url }}\">Unsubscribe</a></mj-text></mj-body></mjml>\n",
     );
     workspace.write("campaigns/thanks.yaml", yaml);
     workspace.xsell(&["check"])

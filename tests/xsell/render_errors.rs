@@ -58,10 +58,6 @@ templates/browse.mjml:11:66: Found `}` but expected }}.
    |
 11 | {{ <closing href={shop.website | track} label=\"Keep exploring\"/> }
    |                                                                  ^
-templates/seasonal.mjml:11:68: Unknown filter `moneyy`
-   |
-11 | {{ <product_grid products={lists.outdoors.products} cta={\"Shop \" | moneyy}/> }}
-   |                                                                    ^
 campaigns/cart-abandoned.yaml:6:48: Field `productt` is not defined. Available fields: at, category, days, kind, metric, order, product, products, tier, views
   |
 6 | preheader: \"Still thinking it over? {{ trigger.productt.name }}\"
@@ -70,6 +66,10 @@ templates/new_arrivals.mjml:7:17: MJML: unknown element `<mj-colum>` (it would b
   |
 7 |     <mj-section><mj-colum><mj-text>x</mj-text></mj-colum></mj-section>
   |                 ^
+templates/seasonal.mjml:11:68: Unknown filter `moneyy`
+   |
+11 | {{ <product_grid products={lists.outdoors.products} cta={\"Shop \" | moneyy}/> }}
+   |                                                                    ^
 
 4 problems found
 "
