@@ -33,8 +33,46 @@ pub struct Global {
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Evaluate as if it were this time (RFC 3339, e.g. 2026-11-16T09:00:00Z); default the clock.
-    #[arg(long, global = true, value_parser = parse_now)]
-    pub now: Option<DateTime<Utc>>,
+    /// `plan`, `preview` and `serve` also take `next`: the next time the campaign would mail.
+    #[arg(long, global = true, value_parser = parse_when)]
+    pub now: Option<When>,
+}
+
+/// What `--now` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    At(DateTime<Utc>),
+    /// The next time the campaign would mail (its next window or due time).
+    Next,
+}
+
+impl Global {
+    /// `--now` as a time, or the clock. `--now next` is refused: only the
+    /// commands about one campaign know whose next moment it means.
+    pub fn now(&self) -> crate::error::Result<DateTime<Utc>> {
+        match self.now {
+            None => Ok(Utc::now()),
+            Some(When::At(at)) => Ok(at),
+            Some(When::Next) => Err(crate::error::Error::usage(
+                "--now next is for plan, preview and serve (the next time a campaign would mail); give a time here",
+            )),
+        }
+    }
+
+    /// The time `--now` gives, if it gives one.
+    pub fn explicit_now(&self) -> Option<i64> {
+        match self.now {
+            Some(When::At(at)) => Some(at.timestamp()),
+            _ => None,
+        }
+    }
+}
+
+fn parse_when(text: &str) -> Result<When, String> {
+    if text.trim().eq_ignore_ascii_case("next") {
+        return Ok(When::Next);
+    }
+    parse_now(text).map(When::At)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

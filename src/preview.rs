@@ -10,6 +10,8 @@
 //! it, and the preview says why it would not be sent.
 
 use std::collections::HashMap;
+
+use chrono::Datelike;
 use std::hash::BuildHasher;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -104,6 +106,68 @@ impl From<PreviewError> for crate::error::Error {
     }
 }
 
+/// The next time `campaign` would mail someone, from `now`: `now` itself
+/// when a moment is open; a seasonal window's next opening; a newsletter's
+/// next due time; for moments made by customers (orders, views, carts…),
+/// just after the data's last events, the latest time they are open. None
+/// when no such time is found.
+pub fn next_moment(store: &Store, campaign: &Campaign, now: i64) -> Option<i64> {
+    let due_from = |t: i64| -> i64 {
+        let Some(schedule) = &campaign.schedule else {
+            return t;
+        };
+        let local = crate::data::timestamp(t).with_timezone(&schedule.timezone);
+        schedule
+            .cron
+            .find_next_occurrence(&local, true)
+            .map_or(t, |next| next.timestamp())
+    };
+    let open_at = |t: i64| match &campaign.trigger {
+        Some(trigger) => !crate::trigger::occurrences(store, trigger, t).is_empty(),
+        None => true,
+    };
+    match &campaign.trigger {
+        None => Some(due_from(now)),
+        Some(crate::campaign::Trigger::DateWindow { from, to }) => {
+            let today = crate::data::timestamp(now).date_naive();
+            if crate::trigger::season::window_start_year(today, *from, *to).is_some() {
+                return Some(due_from(now));
+            }
+            let this_year = chrono::NaiveDate::from_ymd_opt(today.year(), from.0, from.1)?;
+            let opening = if this_year > today {
+                this_year
+            } else {
+                chrono::NaiveDate::from_ymd_opt(today.year() + 1, from.0, from.1)?
+            };
+            // The first due time of the opening day (UTC) at which someone's
+            // local date is inside; else midday UTC, inside for UTC-11 to UTC+11.
+            let day_start = opening.and_hms_opt(0, 0, 0)?.and_utc().timestamp();
+            let midday = day_start + 12 * 3_600;
+            let due = due_from(day_start);
+            Some(if open_at(due) { due } else { midday })
+        }
+        Some(_) => {
+            if open_at(now) {
+                return Some(now);
+            }
+            let last = store.last_event_ts()?;
+            [
+                60,
+                3_600,
+                3 * 3_600,
+                12 * 3_600,
+                86_400,
+                3 * 86_400,
+                8 * 86_400,
+                31 * 86_400,
+            ]
+            .into_iter()
+            .map(|delta| last + delta)
+            .find(|&t| open_at(t))
+        }
+    }
+}
+
 /// One previewed message.
 #[derive(Debug, Clone)]
 pub struct Preview {
@@ -111,6 +175,9 @@ pub struct Preview {
     pub now: i64,
     /// `None` when the campaign would send this message now; otherwise why not.
     pub left_out: Option<SkipReason>,
+    /// The customer has no open moment now: this one was made from their
+    /// history so the message can be seen (never sent).
+    pub sample_moment: bool,
     pub message: PlannedMessage,
     pub rendered: RenderedMessage,
 }
@@ -233,7 +300,7 @@ impl Previewer {
         let planned = || plan.planned.iter().map(|m| m.occurrence.customer);
         let nobody = || {
             PreviewError::NobodyToPick(format!(
-                "`{}` would mail nobody at this time; pick a customer by id",
+                "`{}` has nobody in its audience at this time",
                 campaign.id
             ))
         };
@@ -245,13 +312,24 @@ impl Previewer {
                 }
                 None => Err(PreviewError::NoCustomer(id.clone())),
             },
-            Pick::FirstEligible => planned().next().ok_or_else(nobody),
+            // Nobody has a moment now (out of season…): a customer of the
+            // audience, whose message is then shown with a sample moment.
+            Pick::FirstEligible => planned()
+                .next()
+                .or_else(|| self.audience(campaign, now).first().copied())
+                .ok_or_else(nobody),
             Pick::Random => {
                 let random = std::hash::RandomState::new().hash_one(now);
-                let index = random.checked_rem(plan.planned.len() as u64);
-                index
-                    .map(|i| plan.planned[i as usize].occurrence.customer)
-                    .ok_or_else(nobody)
+                match random.checked_rem(plan.planned.len() as u64) {
+                    Some(i) => Ok(plan.planned[i as usize].occurrence.customer),
+                    None => {
+                        let audience = self.audience(campaign, now);
+                        random
+                            .checked_rem(audience.len() as u64)
+                            .map(|i| audience[i as usize])
+                            .ok_or_else(nobody)
+                    }
+                }
             }
             Pick::NextAfter(id) => {
                 let after = store.customer_ix(id);
@@ -277,6 +355,15 @@ impl Previewer {
                     })
             }
         })
+    }
+
+    /// Customers the campaign's audience takes at `now` (consent included),
+    /// at most a thousand: whom to show when nobody has a moment.
+    fn audience(&self, campaign: &Campaign, now: i64) -> Vec<CustomerIx> {
+        (0..self.store.customers().len() as CustomerIx)
+            .filter(|&c| crate::audience::check(&self.store, &campaign.audience, c, now).is_ok())
+            .take(1000)
+            .collect()
     }
 
     /// The message `campaign` would send `customer` at `now` — or, for a
@@ -307,10 +394,7 @@ impl Previewer {
                 let Some(skipped) =
                     of_customer(&plan.skipped, customer, |s| s.occurrence.customer).last()
                 else {
-                    return Ok(Err(PreviewError::NoMoment {
-                        customer: self.store.customer(customer).id.to_string(),
-                        campaign: campaign.id.clone(),
-                    }));
+                    return self.preview_sample_moment(campaign, customer, now, variant);
                 };
                 let recommender = self.recommender(now);
                 match compose(
@@ -356,6 +440,57 @@ impl Previewer {
                 customer,
                 now,
                 left_out,
+                sample_moment: false,
+                message,
+                rendered,
+            }),
+            Err(error) => Err(PreviewError::Render(error)),
+        })
+    }
+
+    /// For a customer with no open moment: a moment of the campaign's kind
+    /// made from their own history (their last order, view, cart…; the
+    /// newsletter itself for a campaign without trigger), with the lists and
+    /// offer the engine gives it — labelled as a sample.
+    fn preview_sample_moment(
+        &self,
+        campaign: &Campaign,
+        customer: CustomerIx,
+        now: i64,
+        variant: Option<&str>,
+    ) -> Result<std::result::Result<Preview, PreviewError>> {
+        let campaign = campaign.variant_named(variant);
+        let made = crate::render::sample::sample(&self.store, campaign, customer, now, &self.key);
+        let occurrence = made
+            .occurrence
+            .unwrap_or_else(|| crate::trigger::Occurrence {
+                customer,
+                key: "sample".to_string(),
+                at: now,
+                products: Vec::new(),
+                category: None,
+                order: None,
+                detail: crate::trigger::Detail::None,
+            });
+        let recommender = self.recommender(now);
+        let message = match compose(&self.inputs(), campaign, occurrence, now, &*recommender) {
+            Ok(message) => message,
+            Err(skipped) => return Ok(Err(PreviewError::NotComposed(skipped.reason))),
+        };
+        let input = message_input(
+            &self.config,
+            &self.store,
+            campaign,
+            &message,
+            now,
+            &self.key,
+        );
+        Ok(match self.renderer.render(&input) {
+            Ok(rendered) => Ok(Preview {
+                customer,
+                now,
+                left_out: None,
+                sample_moment: true,
                 message,
                 rendered,
             }),

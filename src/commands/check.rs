@@ -33,8 +33,7 @@ pub fn run(global: &Global, only: &[String]) -> Result<i32> {
     };
     let store = inspection.loaded.as_ref().map(|l| &l.store);
     let now = global
-        .now
-        .map(|t| t.timestamp())
+        .explicit_now()
         .or_else(|| store.and_then(|s| s.last_event_ts()))
         .unwrap_or_default();
     let (template_count, template_problems) = render::check::check(

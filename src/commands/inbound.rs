@@ -44,7 +44,9 @@ pub fn run(
             return EX_CONFIG;
         }
     };
-    let now = global.now.unwrap_or_else(chrono::Utc::now).timestamp();
+    let now = global
+        .explicit_now()
+        .unwrap_or_else(|| chrono::Utc::now().timestamp());
     let verdict = classify(&bytes, recipient, &key);
     let policy = Policy {
         soft_bounces,

@@ -174,3 +174,30 @@ pub(crate) fn open_in_browser(target: &str) {
         Err(e) => eprintln!("cannot open a browser ({opener}: {e}); open {target} yourself"),
     }
 }
+
+/// `--now` for a command about one campaign: a time, the clock, or with
+/// `--now next` the next time the campaign would mail (said on stderr).
+pub(crate) fn campaign_now(
+    global: &crate::cli::Global,
+    store: &crate::data::Store,
+    campaign: &crate::campaign::Campaign,
+) -> Result<i64> {
+    match global.now {
+        Some(crate::cli::When::Next) => {
+            let clock = chrono::Utc::now().timestamp();
+            let next = crate::preview::next_moment(store, campaign, clock).ok_or_else(|| {
+                Error::usage(format!(
+                    "`{}` has no next moment in the data: give a time with --now",
+                    campaign.id
+                ))
+            })?;
+            crate::stderr::note(&format!(
+                "--now next: {} is the next time `{}` would mail",
+                crate::calendar::rfc3339(next),
+                campaign.id
+            ));
+            Ok(next)
+        }
+        _ => Ok(global.now()?.timestamp()),
+    }
+}

@@ -2,7 +2,6 @@
 //! left out, and why. Nothing is sent and nothing is written: it runs the
 //! same engine as sending ([`crate::plan::plan_campaign`]) and prints it.
 
-use chrono::Utc;
 use serde::Serialize;
 
 use crate::calendar::rfc3339;
@@ -20,11 +19,11 @@ use crate::signing::SigningKey;
 use crate::workspace::open_checked;
 
 pub fn run(global: &Global, campaign_id: &str, limit: Option<usize>) -> Result<i32> {
-    let opened = open_checked(&global.workspace, global.now.map(|t| t.timestamp()))?;
+    let opened = open_checked(&global.workspace, global.explicit_now())?;
     let campaign = opened.campaign(campaign_id)?;
     opened.warn_about_others(Some(&campaign.id));
     let workspace = &opened.workspace;
-    let now = global.now.unwrap_or_else(Utc::now).timestamp();
+    let now = super::campaign_now(global, &workspace.store, campaign)?;
     let store = &*workspace.store;
     let signing_key = SigningKey::from_config(&workspace.config);
     let inputs = PlanInputs {

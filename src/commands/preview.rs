@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::Utc;
 use serde::Serialize;
 
 use crate::calendar::rfc3339;
@@ -24,7 +23,7 @@ pub fn run(
     out: Option<&Path>,
     open: bool,
 ) -> Result<i32> {
-    let opened = open_checked(&global.workspace, global.now.map(|t| t.timestamp()))?;
+    let opened = open_checked(&global.workspace, global.explicit_now())?;
     let campaign_id = opened.campaign(campaign_id)?.id.clone();
     opened.warn_about_others(Some(&campaign_id));
     let (workspace, renderer) = (opened.workspace, opened.renderer);
@@ -52,7 +51,7 @@ pub fn run(
             )
         }));
     }
-    let now = global.now.unwrap_or_else(Utc::now).timestamp();
+    let now = super::campaign_now(global, &previewer.store, campaign)?;
     let pick: Pick = customer.parse().expect("any text is a pick");
     let customer = previewer.pick(campaign, &pick, now)??;
     let preview = previewer.preview_variant(campaign, customer, now, variant)??;
@@ -71,7 +70,8 @@ pub fn run(
         campaign: campaign.id.clone(),
         now: rfc3339(now),
         customer: customer_view(&previewer.store, previewer.store.customer(customer)),
-        would_send: preview.left_out.is_none(),
+        would_send: preview.left_out.is_none() && !preview.sample_moment,
+        sample_moment: preview.sample_moment,
         left_out: preview.left_out.as_ref().map(|r| r.summary()),
         subject: preview.rendered.subject.clone(),
         preheader: preview.rendered.preheader.clone(),
@@ -96,6 +96,8 @@ struct Report {
     customer: CustomerView,
     /// Whether the campaign would send this message now.
     would_send: bool,
+    /// No open moment now: the moment shown was made from the customer's history.
+    sample_moment: bool,
     /// Why it would not (the message is shown anyway).
     left_out: Option<String>,
     subject: String,
@@ -121,9 +123,10 @@ impl Report {
                 "  {} {} <{}> · {} · {} · {}",
                 c.id, c.first_name, c.email, c.locale, c.timezone, c.currency
             ),
-            match &self.left_out {
-                None => "    would be sent now".to_string(),
-                Some(reason) => format!("    would NOT be sent now ({reason}); shown anyway"),
+            match (&self.left_out, self.sample_moment) {
+                (_, true) => "    SAMPLE MOMENT: no open moment at this time, so one was made from this customer's history (shown, never sent); try --now next".to_string(),
+                (None, false) => "    would be sent now".to_string(),
+                (Some(reason), false) => format!("    would NOT be sent now ({reason}); shown anyway"),
             },
             format!("    subject   {}", self.subject),
             format!("    preheader {}", self.preheader),

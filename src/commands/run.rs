@@ -56,7 +56,7 @@ struct Job<'a> {
 
 pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
     let root = &global.workspace;
-    let now = global.now.unwrap_or_else(Utc::now);
+    let now = global.now()?;
     let config = crate::config::Config::load(root)?;
     let config_ledger = config.ledger_path.clone();
     let lock = if args.dry_run {

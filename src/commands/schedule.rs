@@ -24,7 +24,7 @@ struct Row {
 pub fn run(global: &Global) -> Result<i32> {
     let root = &global.workspace;
     let config = Config::load(root)?;
-    let now = global.now.unwrap_or_else(chrono::Utc::now);
+    let now = global.now()?;
     // Schedules do not depend on the data: campaigns are checked without it.
     let context = crate::campaign::CheckContext {
         store: None,

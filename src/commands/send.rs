@@ -17,10 +17,10 @@ use crate::signing::SigningKey;
 use crate::workspace::{Workspace, open_checked};
 
 pub fn run(global: &Global, campaign_id: &str, args: &SendArgs) -> Result<i32> {
-    let opened = open_checked(&global.workspace, global.now.map(|t| t.timestamp()))?;
+    let opened = open_checked(&global.workspace, global.explicit_now())?;
     let campaign = opened.campaign(campaign_id)?.clone();
     opened.warn_about_others(Some(&campaign.id));
-    let now = global.now.unwrap_or_else(chrono::Utc::now);
+    let now = global.now()?;
     let transport = transport_spec(&opened.workspace, args.transport.as_deref())?;
     let sender = sender(
         opened.workspace,

@@ -28,7 +28,8 @@ pub fn run(
         root,
         bind,
         port,
-        now: global.now.map(|now| now.timestamp()),
+        now: global.explicit_now(),
+        next: global.now == Some(crate::cli::When::Next),
         transport: transport.map(str::to_string),
     };
     serve::run(options, |address| {

@@ -14,7 +14,7 @@ const REASONS: &[&str] = &["unsubscribed", "bounced", "complained", "manual"];
 pub fn run(global: &Global, command: &SuppressCommand) -> Result<i32> {
     let config = Config::load(&global.workspace)?;
     let mut ledger = crate::ledger::Ledger::for_config(&config, Creation::IfNeverSent)?;
-    let now = global.now.unwrap_or_else(chrono::Utc::now).timestamp();
+    let now = global.now()?.timestamp();
     match command {
         SuppressCommand::Add { emails, reason } => {
             check_reason(reason)?;

@@ -234,10 +234,22 @@ impl Renderer {
             boundary,
         };
         let assembled = if fast {
-            self.message_fast(environment, &context, campaign, head)?
+            self.message_fast(
+                environment,
+                &context,
+                campaign,
+                head,
+                &input.config.shop.website,
+            )?
         } else {
             let mjml = self.mjml(environment, &context, campaign)?;
-            let (html, text) = self.body_straightforward(environment, &context, campaign, &mjml)?;
+            let (html, text) = self.body_straightforward(
+                environment,
+                &context,
+                campaign,
+                &mjml,
+                &input.config.shop.website,
+            )?;
             let text_encoding = mime::encoding_of(&text);
             mime::assemble(head, (text, text_encoding), html).map_err(RenderError::Message)?
         };
@@ -352,12 +364,14 @@ impl Renderer {
         context: &tera::Context,
         campaign: &Campaign,
         mjml: &str,
+        website: &str,
     ) -> Result<((String, Encoding), String), RenderError> {
         let html = self
             .converter
             .html(mjml)
             .map_err(|problem| self.mjml_error(environment, context, campaign, mjml, &problem))?;
         let html = mjml::break_lines(&html);
+        let html = super::tracking::track_site_links(&html, website, &campaign.utm).unwrap_or(html);
         let text = text::finish(&text::from_html(&html));
         let encoding = mime::encoding_of(&html);
         Ok(((html, encoding), text))
@@ -371,6 +385,7 @@ impl Renderer {
         context: &tera::Context,
         campaign: &Campaign,
         head: Head<'_>,
+        website: &str,
     ) -> Result<Assembled, RenderError> {
         let mut recording = Recording::default();
         environment
@@ -386,7 +401,8 @@ impl Renderer {
         let mjml = String::from_utf8(recording.output)
             .map_err(|_| RenderError::Message("the template wrote invalid UTF-8".to_string()))?;
         let straightforward = |head: Head<'_>| -> Result<Assembled, RenderError> {
-            let (html, text) = self.body_straightforward(environment, context, campaign, &mjml)?;
+            let (html, text) =
+                self.body_straightforward(environment, context, campaign, &mjml, website)?;
             let text_encoding = mime::encoding_of(&text);
             mime::assemble(head, (text, text_encoding), html).map_err(RenderError::Message)
         };
@@ -421,8 +437,8 @@ impl Renderer {
             Some(Entry::Straightforward) => straightforward(head),
             None => {
                 let (html, text) =
-                    self.body_straightforward(environment, context, campaign, &mjml)?;
-                let entry = match self.compile(&cut) {
+                    self.body_straightforward(environment, context, campaign, &mjml, website)?;
+                let entry = match self.compile(&cut, website, &campaign.utm) {
                     Some(compiled) => {
                         let filling = compiled.filling(&cut);
                         if filling.html() == html.0 && text::finish(&filling.text()) == text {
@@ -441,8 +457,14 @@ impl Renderer {
     }
 
     /// mrml, line breaks and html2text on a skeleton, cut at its tokens.
-    fn compile(&self, cut: &skeleton::Cut<'_>) -> Option<Compiled> {
+    fn compile(
+        &self,
+        cut: &skeleton::Cut<'_>,
+        website: &str,
+        utm: &BTreeMap<String, String>,
+    ) -> Option<Compiled> {
         let html = mjml::break_lines(&self.converter.html(&cut.skeleton).ok()?);
+        let html = super::tracking::track_site_links(&html, website, utm).unwrap_or(html);
         let html = skeleton::mark_attributes(&html)?;
         let text = text::from_html(&html);
         let slots = cut.values.len();

@@ -83,6 +83,63 @@ pub fn track(url: &str, utm: &BTreeMap<String, String>) -> String {
     parsed.into()
 }
 
+/// The links to the shop's own site (`website`'s host, or a subdomain of
+/// it) that a template wrote without `track`, given the campaign's UTM
+/// parameters; links elsewhere, and links that already carry `utm_`
+/// parameters, are left alone. None when nothing changes.
+pub fn track_site_links(
+    html: &str,
+    website: &str,
+    utm: &BTreeMap<String, String>,
+) -> Option<String> {
+    if utm.is_empty() {
+        return None;
+    }
+    let host = url::Url::parse(website)
+        .ok()?
+        .host_str()?
+        .trim_start_matches("www.")
+        .to_string();
+    let ours = |link: &str| {
+        url::Url::parse(link).ok().is_some_and(|url| {
+            matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some_and(|h| {
+                    let h = h.trim_start_matches("www.");
+                    h == host || h.ends_with(&format!(".{host}"))
+                })
+                && !url.query_pairs().any(|(name, _)| name.starts_with("utm_"))
+        })
+    };
+    let mut out = String::new();
+    let mut written = 0;
+    for (at, _) in html.match_indices("href=\"") {
+        let start = at + "href=\"".len();
+        if start < written {
+            continue;
+        }
+        let Some(length) = html[start..].find('"') else {
+            break;
+        };
+        let raw = &html[start..start + length];
+        // Values still to be filled in (a skeleton's markers) are not URLs yet.
+        if raw.contains(|c| matches!(c, '\u{FDD0}'..='\u{FDEF}')) {
+            continue;
+        }
+        let link = raw.replace("&amp;", "&");
+        if !ours(&link) {
+            continue;
+        }
+        out.push_str(&html[written..start]);
+        out.push_str(&track(&link, utm).replace('&', "&amp;"));
+        written = start + length;
+    }
+    if written == 0 {
+        return None;
+    }
+    out.push_str(&html[written..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +189,32 @@ mod tests {
         assert_eq!(
             track("https://shop.example/p", &BTreeMap::new()),
             "https://shop.example/p"
+        );
+    }
+
+    #[test]
+    fn links_to_the_shop_get_utm_and_others_are_left_alone() {
+        let html = r#"<a href="https://shop.example/sale?x=1&amp;y=2">Sale</a> <a href="https://www.shop.example/">Home</a> <a href="https://blog.example/post">Blog</a> <a href="https://shop.example/p?utm_source=mine">Mine</a> <a href="mailto:care@shop.example">Mail</a>"#;
+        let tracked = track_site_links(html, "https://shop.example", &utm()).unwrap();
+        assert!(tracked.contains(r#"href="https://shop.example/sale?x=1&amp;y=2&amp;utm_campaign=post-purchase&amp;utm_medium=email&amp;utm_source=xsell""#), "{tracked}");
+        assert!(
+            tracked.contains(r#"href="https://www.shop.example/?utm_campaign="#),
+            "{tracked}"
+        );
+        assert!(tracked.contains(r#"href="https://blog.example/post""#));
+        assert!(tracked.contains(r#"href="https://shop.example/p?utm_source=mine""#));
+        assert!(tracked.contains(r#"href="mailto:care@shop.example""#));
+        assert_eq!(
+            track_site_links(
+                "<a href=\"https://blog.example/\">b</a>",
+                "https://shop.example",
+                &utm()
+            ),
+            None
+        );
+        assert_eq!(
+            track_site_links(html, "https://shop.example", &BTreeMap::new()),
+            None
         );
     }
 

@@ -36,6 +36,8 @@ pub struct Options {
     pub port: u16,
     /// The time pages evaluate at unless they say otherwise (`--now`; default the clock).
     pub now: Option<i64>,
+    /// `--now next`: pages show each campaign's next moment unless they say otherwise.
+    pub next: bool,
     /// "send test" uses this transport instead of the configured one.
     pub transport: Option<String>,
 }
@@ -77,6 +79,7 @@ pub struct Shared {
     /// The address the server listens on (its only name besides loopback's).
     pub bind: IpAddr,
     pub now: Option<i64>,
+    pub next: bool,
     pub transport: Option<String>,
     current: RwLock<Arc<Snapshot>>,
     reloads: channel::Sender<u64>,
@@ -211,6 +214,7 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
         root: options.root.clone(),
         bind: options.bind,
         now: options.now,
+        next: options.next,
         transport: options.transport.clone(),
         current: RwLock::new(Arc::new(Snapshot {
             generation: 0,

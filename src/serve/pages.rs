@@ -204,6 +204,7 @@ pub fn campaign(p: &CampaignPage<'_>) -> String {
 <a class="button" id="first-eligible" href="/c/{id_url}?customer=first-eligible{now_query}">First eligible</a>
 <a class="button" id="next-eligible" href="/c/{id_url}?customer=next:{current}{now_query}">Next eligible</a>
 <a class="button" id="random" href="/c/{id_url}?customer=random{now_query}">Random</a>
+<a class="button" id="next-moment" href="/c/{id_url}?customer={next_customer}&now=next" title="The next time this campaign would mail">Next moment</a>
 </form>"#,
         name = escape(&campaign.name),
         id = escape(&campaign.id),
@@ -211,6 +212,7 @@ pub fn campaign(p: &CampaignPage<'_>) -> String {
         query = escape(p.query),
         now = escape(&now_value),
         current = encode(p.customer.unwrap_or("")),
+        next_customer = encode(p.customer.unwrap_or("first-eligible")),
         // Searching keeps the customer shown until another is picked.
         keep = p
             .customer
@@ -314,6 +316,7 @@ pub fn view(p: &MessagePage<'_>) -> String {
     let who = customer_view(store, customer);
     let planned: PlannedView = planned_view(store, &preview.message);
     let status = match &preview.left_out {
+        _ if preview.sample_moment => r#"<div class="status left-out sample" id="status">Sample moment: no open moment at this time, so one was made from this customer's history — shown, never sent. Try “Next moment”.</div>"#.to_string(),
         None => r#"<div class="status would-send" id="status">Would be sent now</div>"#.to_string(),
         Some(reason) => format!(
             r#"<div class="status left-out" id="status">Would not be sent now: {} — shown anyway</div>"#,

@@ -174,22 +174,35 @@ fn selected(shared: &Shared, campaign: &str, selection: &Selection) -> Result<Se
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .map(str::to_string);
-    let now = match &explicit_now {
-        // The clock to the minute: a page and its frames see the same time,
-        // and plans and models computed for it are reused for a minute.
-        None => shared
-            .now
-            .unwrap_or_else(|| chrono::Utc::now().timestamp() / 60 * 60),
-        Some(text) => match crate::cli::parse_now(text) {
-            Ok(now) => now.timestamp(),
-            Err(message) => return Err(problem(StatusCode::BAD_REQUEST, message)),
-        },
-    };
     let Some(campaign_id) = previewer.campaign(campaign).map(|c| c.id.clone()) else {
         return Err(problem(
             StatusCode::NOT_FOUND,
             format!("no campaign `{campaign}`"),
         ));
+    };
+    // The clock to the minute: a page and its frames see the same time,
+    // and plans and models computed for it are reused for a minute.
+    let clock = || {
+        shared
+            .now
+            .unwrap_or_else(|| chrono::Utc::now().timestamp() / 60 * 60)
+    };
+    let next = || {
+        let campaign = previewer.campaign(&campaign_id).expect("found above");
+        crate::preview::next_moment(&previewer.store, campaign, clock()).unwrap_or_else(clock)
+    };
+    let (now, explicit_now) = match explicit_now.as_deref() {
+        None if shared.next => (next(), None),
+        None => (clock(), None),
+        // The next moment becomes a time in the address, so the frames agree.
+        Some(text) if text.eq_ignore_ascii_case("next") => {
+            let at = next();
+            (at, Some(rfc3339(at)))
+        }
+        Some(text) => match crate::cli::parse_now(text) {
+            Ok(now) => (now.timestamp(), explicit_now.clone()),
+            Err(message) => return Err(problem(StatusCode::BAD_REQUEST, message)),
+        },
     };
     let variant = selection
         .variant

@@ -16,7 +16,7 @@ mod cart;
 mod inactive;
 mod new_arrival;
 mod purchase;
-mod season;
+pub(crate) mod season;
 mod support;
 mod tier;
 mod usage;

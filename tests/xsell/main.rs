@@ -6,6 +6,7 @@ mod backtest;
 mod browser;
 mod campaign_errors;
 mod data_loading;
+mod designers;
 mod hardening;
 mod hostile;
 mod inbound;
