@@ -25,12 +25,40 @@ pub struct MjmlProblem {
 #[derive(Default)]
 pub struct Converter {
     options: RenderOptions,
+    /// Where `<mj-include path="…">` finds its files (the templates folder,
+    /// canonical); None: includes are refused.
+    includes: Option<std::path::PathBuf>,
 }
 
 impl Converter {
+    /// A converter whose `<mj-include>`s read files inside `templates_dir`.
+    pub fn with_includes(templates_dir: &std::path::Path) -> Converter {
+        Converter {
+            options: RenderOptions::default(),
+            includes: templates_dir.canonicalize().ok(),
+        }
+    }
+
+    fn parse(
+        &self,
+        mjml: &str,
+    ) -> Result<mrml::prelude::parser::ParseOutput<mrml::mjml::Mjml>, ParseError> {
+        match &self.includes {
+            None => mrml::parse(mjml),
+            Some(dir) => {
+                let options = mrml::prelude::parser::ParserOptions {
+                    include_loader: Box::new(
+                        mrml::prelude::parser::local_loader::LocalIncludeLoader::new(dir.clone()),
+                    ),
+                };
+                mrml::parse_with_options(mjml, &options)
+            }
+        }
+    }
+
     /// The HTML for `mjml` (mrml's output as is; see [`break_lines`]).
     pub fn html(&self, mjml: &str) -> Result<String, MjmlProblem> {
-        let parsed = mrml::parse(mjml).map_err(|error| problem(mjml, &error))?;
+        let parsed = self.parse(mjml).map_err(|error| problem(mjml, &error))?;
         parsed
             .element
             .render(&self.options)
@@ -43,7 +71,7 @@ impl Converter {
     /// mrml's warnings about `mjml` (unknown attributes…) and elements mrml
     /// does not know (it would pass `<mj-colum>` through as HTML), or its error.
     pub fn warnings(&self, mjml: &str) -> Result<Vec<MjmlProblem>, MjmlProblem> {
-        let parsed = mrml::parse(mjml).map_err(|error| problem(mjml, &error))?;
+        let parsed = self.parse(mjml).map_err(|error| problem(mjml, &error))?;
         let mut warnings: Vec<MjmlProblem> = parsed
             .warnings
             .iter()
@@ -139,9 +167,13 @@ fn problem(mjml: &str, error: &ParseError) -> MjmlProblem {
             offset: 0,
             message: "MJML: the template must have an <mjml> root element".to_string(),
         },
-        ParseError::IncludeLoaderError { position, .. } => at(
+        ParseError::IncludeLoaderError {
+            position, source, ..
+        } => at(
             position,
-            "MJML: <mj-include> is not supported; use Tera components instead".to_string(),
+            format!(
+                "MJML: this <mj-include> cannot be read ({source}); its path is relative to the templates folder and must stay inside it"
+            ),
         ),
     }
 }

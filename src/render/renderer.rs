@@ -132,9 +132,12 @@ impl Renderer {
             }
         }
         let renderer = Renderer {
+            converter: sources
+                .location
+                .as_deref()
+                .map_or_else(Converter::default, Converter::with_includes),
             sources,
             environments,
-            converter: Converter::default(),
             dkim,
         };
         (renderer, failed)

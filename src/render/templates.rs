@@ -29,6 +29,8 @@ pub const PREHEADER: &str = "campaign:preheader";
 pub struct TemplateSources {
     /// The templates folder as shown in messages (`templates`).
     pub dir: PathBuf,
+    /// The folder itself, where `<mj-include>` reads (None for texts given in memory).
+    pub location: Option<PathBuf>,
     files: BTreeMap<String, String>,
 }
 
@@ -50,6 +52,7 @@ impl TemplateSources {
         }
         let sources = TemplateSources {
             dir: display_path(root, dir),
+            location: Some(dir.to_path_buf()),
             files,
         };
         (sources, problems)
@@ -62,6 +65,7 @@ impl TemplateSources {
     ) -> TemplateSources {
         TemplateSources {
             dir: dir.into(),
+            location: None,
             files: files
                 .into_iter()
                 .map(|(name, text)| (name.into(), normalise_line_ends(text.as_ref())))

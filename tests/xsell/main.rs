@@ -11,6 +11,7 @@ mod hardening;
 mod hostile;
 mod inbound;
 mod listen;
+mod mjml_reference;
 mod peers;
 mod plan;
 mod preview;
