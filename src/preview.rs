@@ -65,11 +65,6 @@ pub enum PreviewError {
     NoCustomer(String),
     /// Nobody (with this tag) would be mailed, and nobody has a moment.
     NobodyToPick(String),
-    /// The customer has no open moment of this campaign at `now`.
-    NoMoment {
-        customer: String,
-        campaign: String,
-    },
     /// The message cannot be made for this customer (an empty list that
     /// skips the recipient, an offer impossible in their currency).
     NotComposed(SkipReason),
@@ -84,11 +79,6 @@ impl std::fmt::Display for PreviewError {
                 write!(f, "no customer `{id}` (nor a tag of that name)")
             }
             PreviewError::NobodyToPick(what) => write!(f, "{what}"),
-            PreviewError::NoMoment { customer, campaign } => write!(
-                f,
-                "{customer} has no open moment of `{campaign}` at this time; \
-                 try --customer first-eligible, or another --now"
-            ),
             PreviewError::NotComposed(reason) => {
                 write!(f, "no message for this customer: {}", reason.summary())
             }

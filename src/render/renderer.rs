@@ -236,23 +236,22 @@ impl Renderer {
             list_unsubscribe,
             boundary,
         };
+        let site = super::tracking::Site {
+            website: &input.config.shop.website,
+            unsubscribe: input
+                .config
+                .unsubscribe
+                .url
+                .split("{token}")
+                .next()
+                .unwrap_or_default(),
+        };
         let assembled = if fast {
-            self.message_fast(
-                environment,
-                &context,
-                campaign,
-                head,
-                &input.config.shop.website,
-            )?
+            self.message_fast(environment, &context, campaign, head, &site)?
         } else {
             let mjml = self.mjml(environment, &context, campaign)?;
-            let (html, text) = self.body_straightforward(
-                environment,
-                &context,
-                campaign,
-                &mjml,
-                &input.config.shop.website,
-            )?;
+            let (html, text) =
+                self.body_straightforward(environment, &context, campaign, &mjml, &site)?;
             let text_encoding = mime::encoding_of(&text);
             mime::assemble(head, (text, text_encoding), html).map_err(RenderError::Message)?
         };
@@ -367,14 +366,14 @@ impl Renderer {
         context: &tera::Context,
         campaign: &Campaign,
         mjml: &str,
-        website: &str,
+        site: &super::tracking::Site<'_>,
     ) -> Result<((String, Encoding), String), RenderError> {
         let html = self
             .converter
             .html(mjml)
             .map_err(|problem| self.mjml_error(environment, context, campaign, mjml, &problem))?;
         let html = mjml::break_lines(&html);
-        let html = super::tracking::track_site_links(&html, website, &campaign.utm).unwrap_or(html);
+        let html = super::tracking::track_site_links(&html, site, &campaign.utm).unwrap_or(html);
         let text = text::finish(&text::from_html(&html));
         let encoding = mime::encoding_of(&html);
         Ok(((html, encoding), text))
@@ -388,7 +387,7 @@ impl Renderer {
         context: &tera::Context,
         campaign: &Campaign,
         head: Head<'_>,
-        website: &str,
+        site: &super::tracking::Site<'_>,
     ) -> Result<Assembled, RenderError> {
         let mut recording = Recording::default();
         environment
@@ -405,7 +404,7 @@ impl Renderer {
             .map_err(|_| RenderError::Message("the template wrote invalid UTF-8".to_string()))?;
         let straightforward = |head: Head<'_>| -> Result<Assembled, RenderError> {
             let (html, text) =
-                self.body_straightforward(environment, context, campaign, &mjml, website)?;
+                self.body_straightforward(environment, context, campaign, &mjml, site)?;
             let text_encoding = mime::encoding_of(&text);
             mime::assemble(head, (text, text_encoding), html).map_err(RenderError::Message)
         };
@@ -440,8 +439,8 @@ impl Renderer {
             Some(Entry::Straightforward) => straightforward(head),
             None => {
                 let (html, text) =
-                    self.body_straightforward(environment, context, campaign, &mjml, website)?;
-                let entry = match self.compile(&cut, website, &campaign.utm) {
+                    self.body_straightforward(environment, context, campaign, &mjml, site)?;
+                let entry = match self.compile(&cut, site, &campaign.utm) {
                     Some(compiled) => {
                         let filling = compiled.filling(&cut);
                         if filling.html() == html.0 && text::finish(&filling.text()) == text {
@@ -463,11 +462,11 @@ impl Renderer {
     fn compile(
         &self,
         cut: &skeleton::Cut<'_>,
-        website: &str,
+        site: &super::tracking::Site<'_>,
         utm: &BTreeMap<String, String>,
     ) -> Option<Compiled> {
         let html = mjml::break_lines(&self.converter.html(&cut.skeleton).ok()?);
-        let html = super::tracking::track_site_links(&html, website, utm).unwrap_or(html);
+        let html = super::tracking::track_site_links(&html, site, utm).unwrap_or(html);
         let html = skeleton::mark_attributes(&html)?;
         let text = text::from_html(&html);
         let slots = cut.values.len();

@@ -83,32 +83,43 @@ pub fn track(url: &str, utm: &BTreeMap<String, String>) -> String {
     parsed.into()
 }
 
+/// The shop's site, and the start of its unsubscribe links (which are
+/// never given UTM parameters).
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    pub website: &'a str,
+    /// `[unsubscribe] url` up to `{token}`.
+    pub unsubscribe: &'a str,
+}
+
 /// The links to the shop's own site (`website`'s host, or a subdomain of
 /// it) that a template wrote without `track`, given the campaign's UTM
 /// parameters; links elsewhere, and links that already carry `utm_`
 /// parameters, are left alone. None when nothing changes.
 pub fn track_site_links(
     html: &str,
-    website: &str,
+    site: &Site<'_>,
     utm: &BTreeMap<String, String>,
 ) -> Option<String> {
     if utm.is_empty() {
         return None;
     }
-    let host = url::Url::parse(website)
+    let host = url::Url::parse(site.website)
         .ok()?
         .host_str()?
         .trim_start_matches("www.")
         .to_string();
     let ours = |link: &str| {
-        url::Url::parse(link).ok().is_some_and(|url| {
-            matches!(url.scheme(), "http" | "https")
-                && url.host_str().is_some_and(|h| {
-                    let h = h.trim_start_matches("www.");
-                    h == host || h.ends_with(&format!(".{host}"))
-                })
-                && !url.query_pairs().any(|(name, _)| name.starts_with("utm_"))
-        })
+        let unsubscribe = !site.unsubscribe.is_empty() && link.starts_with(site.unsubscribe);
+        !unsubscribe
+            && url::Url::parse(link).ok().is_some_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.host_str().is_some_and(|h| {
+                        let h = h.trim_start_matches("www.");
+                        h == host || h.ends_with(&format!(".{host}"))
+                    })
+                    && !url.query_pairs().any(|(name, _)| name.starts_with("utm_"))
+            })
     };
     let mut out = String::new();
     let mut written = 0;
@@ -195,7 +206,17 @@ mod tests {
     #[test]
     fn links_to_the_shop_get_utm_and_others_are_left_alone() {
         let html = r#"<a href="https://shop.example/sale?x=1&amp;y=2">Sale</a> <a href="https://www.shop.example/">Home</a> <a href="https://blog.example/post">Blog</a> <a href="https://shop.example/p?utm_source=mine">Mine</a> <a href="mailto:care@shop.example">Mail</a>"#;
-        let tracked = track_site_links(html, "https://shop.example", &utm()).unwrap();
+        let site = Site {
+            website: "https://shop.example",
+            unsubscribe: "https://shop.example/unsubscribe?token=",
+        };
+        let with_unsubscribe =
+            format!("{html} <a href=\"https://shop.example/unsubscribe?token=T1\">Unsubscribe</a>");
+        let tracked = track_site_links(&with_unsubscribe, &site, &utm()).unwrap();
+        assert!(
+            tracked.contains(r#"href="https://shop.example/unsubscribe?token=T1""#),
+            "{tracked}"
+        );
         assert!(tracked.contains(r#"href="https://shop.example/sale?x=1&amp;y=2&amp;utm_campaign=post-purchase&amp;utm_medium=email&amp;utm_source=xsell""#), "{tracked}");
         assert!(
             tracked.contains(r#"href="https://www.shop.example/?utm_campaign="#),
@@ -205,17 +226,10 @@ mod tests {
         assert!(tracked.contains(r#"href="https://shop.example/p?utm_source=mine""#));
         assert!(tracked.contains(r#"href="mailto:care@shop.example""#));
         assert_eq!(
-            track_site_links(
-                "<a href=\"https://blog.example/\">b</a>",
-                "https://shop.example",
-                &utm()
-            ),
+            track_site_links("<a href=\"https://blog.example/\">b</a>", &site, &utm()),
             None
         );
-        assert_eq!(
-            track_site_links(html, "https://shop.example", &BTreeMap::new()),
-            None
-        );
+        assert_eq!(track_site_links(html, &site, &BTreeMap::new()), None);
     }
 
     #[test]

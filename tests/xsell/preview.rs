@@ -210,7 +210,7 @@ fn customers_are_picked_by_id_random_first_eligible_or_tag() {
 }
 
 #[test]
-fn unknown_customers_and_customers_without_a_moment_are_clear_errors() {
+fn unknown_customers_are_clear_errors_and_customers_without_a_moment_get_a_sample() {
     let workspace = Workspace::example();
     let unknown = workspace.xsell(&[
         "preview",
@@ -235,11 +235,12 @@ fn unknown_customers_and_customers_without_a_moment_are_clear_errors() {
         "--now",
         NOW,
     ]);
-    assert_eq!(no_moment.code, 1, "{no_moment:?}");
+    // A customer without a moment is shown with a sample one, labelled.
+    assert_eq!(no_moment.code, 0, "{no_moment:?}");
     assert!(
-        no_moment.stderr.contains(
-            "C000003 has no open moment of `post-purchase-completion` at this time; try --customer first-eligible"
-        ),
+        no_moment
+            .stdout
+            .contains("SAMPLE MOMENT: no open moment at this time"),
         "{no_moment:?}"
     );
 }
