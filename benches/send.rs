@@ -244,6 +244,7 @@ fn sender(root: &Path) -> Sender {
         key,
         ledger: Arc::new(Mutex::new(ledger)),
         transport: Arc::new(transport),
+        shard: None,
     }
 }
 

@@ -260,6 +260,9 @@ pub struct RunArgs {
     /// Re-send claims an earlier run never confirmed (check first: the server may have them).
     #[arg(long)]
     pub resend_unconfirmed: bool,
+    /// Handle only the customers of shard K of N (N processes or machines split the work).
+    #[arg(long)]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 #[derive(Debug, Args)]
@@ -279,6 +282,9 @@ pub struct SendArgs {
     /// Re-send claims an earlier run never confirmed (check first: the server may have them).
     #[arg(long)]
     pub resend_unconfirmed: bool,
+    /// Send only to the customers of shard K of N (N processes or machines split the campaign).
+    #[arg(long)]
+    pub shard: Option<crate::shard::Shard>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,6 +31,7 @@ pub mod run_lock;
 pub mod schedule;
 pub mod send;
 pub mod serve;
+pub mod shard;
 pub mod signing;
 pub mod stderr;
 pub mod trigger;

@@ -71,11 +71,12 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
             std::process::id(),
             Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
         );
-        match RunLock::acquire(
-            &config.ledger_path.with_file_name("xsell.lock"),
-            wait,
-            &holder,
-        ) {
+        // Shards of one workspace run side by side: each has its own lock.
+        let lock_name = match args.shard {
+            Some(shard) => format!("xsell-shard-{}-of-{}.lock", shard.index, shard.count),
+            None => "xsell.lock".to_string(),
+        };
+        match RunLock::acquire(&config.ledger_path.with_file_name(lock_name), wait, &holder) {
             Ok(lock) => Some(lock),
             Err(busy @ LockError::Busy { .. }) => {
                 crate::stderr::note(&format!(
@@ -146,23 +147,33 @@ fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32
         .filter(|c| c.enabled && (args.only.is_empty() || args.only.contains(&c.id)))
         .cloned()
         .collect();
-    let sender = super::send::sender(
+    let mut sender = super::send::sender(
         workspace,
         renderer,
         &transport,
         now.timestamp(),
         args.dry_run,
     )?;
+    sender.shard = args.shard;
+    // Each shard keeps its own schedule runs: a due time is done when every shard has done it.
+    let shard = args.shard.map(|s| s.label()).unwrap_or_default();
     let jobs = {
         let mut ledger = sender.ledger.lock().unwrap_or_else(|p| p.into_inner());
-        plan_jobs(&campaigns, &mut ledger, now, args.dry_run, &mut lines)?
+        plan_jobs(
+            &campaigns,
+            &mut ledger,
+            &shard,
+            now,
+            args.dry_run,
+            &mut lines,
+        )?
     };
     let runtime = super::send::runtime()?;
     for job in jobs {
         let due = job.due.map(|d| d.timestamp());
         if let (Some(due), false) = (due, args.dry_run) {
             let mut ledger = sender.ledger.lock().unwrap_or_else(|p| p.into_inner());
-            if !ledger.begin_schedule_run(&job.campaign.id, due, now.timestamp())? {
+            if !ledger.begin_schedule_run(&job.campaign.id, &shard, due, now.timestamp())? {
                 lines.push(line(
                     job.campaign,
                     job.due,
@@ -198,10 +209,18 @@ fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32
         failed |= state == "failed";
         if let (Some(due), false) = (due, args.dry_run) {
             let mut ledger = sender.ledger.lock().unwrap_or_else(|p| p.into_inner());
-            ledger.finish_schedule_run(&job.campaign.id, due, state, &detail, now.timestamp())?;
+            ledger.finish_schedule_run(
+                &job.campaign.id,
+                &shard,
+                due,
+                state,
+                &detail,
+                now.timestamp(),
+            )?;
             for older in &job.covers {
                 ledger.finish_schedule_run(
                     &job.campaign.id,
+                    &shard,
                     older.timestamp(),
                     "done",
                     &format!(
@@ -259,6 +278,7 @@ fn line(
 fn plan_jobs<'a>(
     campaigns: &'a [Campaign],
     ledger: &mut Ledger,
+    shard: &str,
     now: DateTime<Utc>,
     dry_run: bool,
     lines: &mut Vec<RunLine>,
@@ -285,7 +305,7 @@ fn plan_jobs<'a>(
             continue;
         };
         let last = ledger
-            .last_schedule_run(&campaign.id)?
+            .last_schedule_run(&campaign.id, shard)?
             .map(crate::data::timestamp);
         let due = schedule::due_times(schedule_spec, last, now);
         if campaign.trigger.is_some() {
@@ -314,6 +334,7 @@ fn plan_jobs<'a>(
         for (campaign, at, reason) in &skips {
             ledger.finish_schedule_run(
                 &campaign.id,
+                shard,
                 at.timestamp(),
                 "skipped",
                 reason,

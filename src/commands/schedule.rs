@@ -73,8 +73,13 @@ pub fn run(global: &Global) -> Result<i32> {
             for row in &rows {
                 let last = row.last_runs.first().map_or("never".to_string(), |r| {
                     format!(
-                        "{} {}{}",
+                        "{} {}{}{}",
                         crate::data::timestamp(r.due_at).to_rfc3339(),
+                        if r.shard.is_empty() {
+                            String::new()
+                        } else {
+                            format!("shard {} ", r.shard)
+                        },
                         r.state,
                         r.detail
                             .as_ref()

@@ -22,13 +22,14 @@ pub fn run(global: &Global, campaign_id: &str, args: &SendArgs) -> Result<i32> {
     opened.warn_about_others(Some(&campaign.id));
     let now = global.now()?;
     let transport = transport_spec(&opened.workspace, args.transport.as_deref())?;
-    let sender = sender(
+    let mut sender = sender(
         opened.workspace,
         opened.renderer,
         &transport,
         now.timestamp(),
         args.dry_run || args.to.is_some(),
     )?;
+    sender.shard = args.shard;
     let runtime = runtime()?;
     if let Some(address) = &args.to {
         return runtime.block_on(send_test_copy(&sender, &campaign, now.timestamp(), address));
@@ -89,6 +90,7 @@ pub(crate) fn sender(
         key,
         ledger: Arc::new(Mutex::new(ledger)),
         transport: Arc::new(transport),
+        shard: None,
     })
 }
 

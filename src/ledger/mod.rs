@@ -102,6 +102,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (campaign, customer, occurrence)
     );
     CREATE INDEX messages_by_time ON messages (campaign, updated_at);",
+    // 5: schedule runs per shard (`xsell run --shard K/N`; '' when unsharded).
+    "CREATE TABLE schedule_runs_by_shard (
+        campaign    TEXT NOT NULL,
+        due_at      INTEGER NOT NULL,
+        shard       TEXT NOT NULL DEFAULT '',
+        state       TEXT NOT NULL CHECK (state IN ('running','done','skipped','failed')),
+        detail      TEXT,
+        owner       TEXT,
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER,
+        PRIMARY KEY (campaign, due_at, shard)
+    );
+    INSERT INTO schedule_runs_by_shard (campaign, due_at, shard, state, detail, owner, started_at, finished_at)
+        SELECT campaign, due_at, '', state, detail, owner, started_at, finished_at FROM schedule_runs;
+    DROP TABLE schedule_runs;
+    ALTER TABLE schedule_runs_by_shard RENAME TO schedule_runs;",
 ];
 
 /// Where a message stands.
@@ -195,6 +211,8 @@ pub struct ScheduleRun {
     pub detail: Option<String>,
     pub started_at: i64,
     pub finished_at: Option<i64>,
+    /// `K/N` for a sharded run, empty otherwise.
+    pub shard: String,
 }
 
 /// A suppressed address and why.
@@ -795,11 +813,11 @@ impl Ledger {
     // ----- schedule runs (`xsell run`)
 
     /// The latest due time of a campaign that was run or skipped (not one still running or failed).
-    pub fn last_schedule_run(&self, campaign: &str) -> Result<Option<i64>> {
+    pub fn last_schedule_run(&self, campaign: &str, shard: &str) -> Result<Option<i64>> {
         self.connection
             .query_row(
-                "SELECT MAX(due_at) FROM schedule_runs WHERE campaign = ?1 AND state IN ('done', 'skipped')",
-                params![campaign],
+                "SELECT MAX(due_at) FROM schedule_runs WHERE campaign = ?1 AND shard = ?2 AND state IN ('done', 'skipped')",
+                params![campaign, shard],
                 |row| row.get(0),
             )
             .map_err(|e| ledger_error(&self.path, e))
@@ -808,7 +826,13 @@ impl Ledger {
     /// Starts the run of `campaign` due at `due_at`; `false` when it is done
     /// or skipped already, or being run by a live process. A run left
     /// `running` by a dead process is taken over: its claims keep it exactly-once.
-    pub fn begin_schedule_run(&mut self, campaign: &str, due_at: i64, now: i64) -> Result<bool> {
+    pub fn begin_schedule_run(
+        &mut self,
+        campaign: &str,
+        shard: &str,
+        due_at: i64,
+        now: i64,
+    ) -> Result<bool> {
         let path = self.path.clone();
         let owner = self.owner.clone();
         let fail = |e: rusqlite::Error| ledger_error(&path, e);
@@ -818,8 +842,8 @@ impl Ledger {
             .map_err(fail)?;
         let existing: Option<(String, Option<String>)> = transaction
             .query_row(
-                "SELECT state, owner FROM schedule_runs WHERE campaign = ?1 AND due_at = ?2",
-                params![campaign, due_at],
+                "SELECT state, owner FROM schedule_runs WHERE campaign = ?1 AND due_at = ?2 AND shard = ?3",
+                params![campaign, due_at, shard],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
@@ -835,9 +859,9 @@ impl Ledger {
         if free {
             transaction
                 .execute(
-                    "INSERT INTO schedule_runs (campaign, due_at, state, owner, started_at) VALUES (?1, ?2, 'running', ?3, ?4)
-                     ON CONFLICT (campaign, due_at) DO UPDATE SET state = 'running', owner = excluded.owner, started_at = excluded.started_at, detail = NULL, finished_at = NULL",
-                    params![campaign, due_at, owner, now],
+                    "INSERT INTO schedule_runs (campaign, due_at, shard, state, owner, started_at) VALUES (?1, ?2, ?5, 'running', ?3, ?4)
+                     ON CONFLICT (campaign, due_at, shard) DO UPDATE SET state = 'running', owner = excluded.owner, started_at = excluded.started_at, detail = NULL, finished_at = NULL",
+                    params![campaign, due_at, owner, now, shard],
                 )
                 .map_err(fail)?;
         }
@@ -849,6 +873,7 @@ impl Ledger {
     pub fn finish_schedule_run(
         &mut self,
         campaign: &str,
+        shard: &str,
         due_at: i64,
         state: &str,
         detail: &str,
@@ -856,9 +881,9 @@ impl Ledger {
     ) -> Result<()> {
         self.connection
             .execute(
-                "INSERT INTO schedule_runs (campaign, due_at, state, detail, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-                 ON CONFLICT (campaign, due_at) DO UPDATE SET state = excluded.state, detail = excluded.detail, owner = NULL, finished_at = excluded.finished_at",
-                params![campaign, due_at, state, detail, now],
+                "INSERT INTO schedule_runs (campaign, due_at, shard, state, detail, started_at, finished_at) VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (campaign, due_at, shard) DO UPDATE SET state = excluded.state, detail = excluded.detail, owner = NULL, finished_at = excluded.finished_at",
+                params![campaign, due_at, state, detail, now, shard],
             )
             .map_err(|e| ledger_error(&self.path, e))?;
         Ok(())
@@ -868,7 +893,7 @@ impl Ledger {
     pub fn schedule_runs(&self, campaign: &str, limit: usize) -> Result<Vec<ScheduleRun>> {
         let mut statement = self
             .connection
-            .prepare("SELECT due_at, state, detail, started_at, finished_at FROM schedule_runs WHERE campaign = ?1 ORDER BY due_at DESC LIMIT ?2")
+            .prepare("SELECT due_at, state, detail, started_at, finished_at, shard FROM schedule_runs WHERE campaign = ?1 ORDER BY due_at DESC, shard LIMIT ?2")
             .map_err(|e| ledger_error(&self.path, e))?;
         let rows = statement
             .query_map(params![campaign, limit as i64], |row| {
@@ -878,6 +903,7 @@ impl Ledger {
                     detail: row.get(2)?,
                     started_at: row.get(3)?,
                     finished_at: row.get(4)?,
+                    shard: row.get(5)?,
                 })
             })
             .map_err(|e| ledger_error(&self.path, e))?;
@@ -1413,10 +1439,10 @@ mod tests {
     #[test]
     fn schedule_runs_happen_once_and_an_abandoned_one_is_taken_over() {
         let (_dir, mut ledger) = open();
-        assert_eq!(ledger.last_schedule_run("news").unwrap(), None);
-        assert!(ledger.begin_schedule_run("news", 1_000, 1_001).unwrap());
+        assert_eq!(ledger.last_schedule_run("news", "").unwrap(), None);
+        assert!(ledger.begin_schedule_run("news", "", 1_000, 1_001).unwrap());
         assert!(
-            !ledger.begin_schedule_run("news", 1_000, 1_002).unwrap(),
+            !ledger.begin_schedule_run("news", "", 1_000, 1_002).unwrap(),
             "this live process is running it"
         );
         ledger
@@ -1424,17 +1450,17 @@ mod tests {
             .execute("UPDATE schedule_runs SET owner = '0:1'", [])
             .unwrap();
         assert!(
-            ledger.begin_schedule_run("news", 1_000, 1_003).unwrap(),
+            ledger.begin_schedule_run("news", "", 1_000, 1_003).unwrap(),
             "its owner died"
         );
         ledger
-            .finish_schedule_run("news", 1_000, "done", "sent 3", 1_004)
+            .finish_schedule_run("news", "", 1_000, "done", "sent 3", 1_004)
             .unwrap();
-        assert!(!ledger.begin_schedule_run("news", 1_000, 1_005).unwrap());
+        assert!(!ledger.begin_schedule_run("news", "", 1_000, 1_005).unwrap());
         ledger
-            .finish_schedule_run("news", 2_000, "skipped", "stale", 2_500)
+            .finish_schedule_run("news", "", 2_000, "skipped", "stale", 2_500)
             .unwrap();
-        assert_eq!(ledger.last_schedule_run("news").unwrap(), Some(2_000));
+        assert_eq!(ledger.last_schedule_run("news", "").unwrap(), Some(2_000));
         let runs: Vec<(i64, String)> = ledger
             .schedule_runs("news", 10)
             .unwrap()
@@ -1461,7 +1487,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("schema version 99, newer than this xsell knows (4)"),
+                .contains("schema version 99, newer than this xsell knows (5)"),
             "{error}"
         );
     }

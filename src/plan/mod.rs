@@ -169,15 +169,21 @@ pub fn plan_campaign(
     history: &dyn SendHistory,
     resolver: &dyn ListResolver,
 ) -> CampaignPlan {
-    let occurrences = match &campaign.trigger {
-        Some(trigger) => trigger::occurrences(inputs.store, trigger, now),
-        None => trigger::newsletter(
-            inputs.store,
-            &trigger::newsletter_key(due),
-            due.unwrap_or(now),
-        ),
-    };
+    let occurrences = occurrences(inputs.store, campaign, now, due);
     plan_occurrences(inputs, campaign, occurrences, now, history, resolver)
+}
+
+/// The campaign's open moments at `now` (a newsletter's for its run `due`).
+pub fn occurrences(
+    store: &crate::data::Store,
+    campaign: &Campaign,
+    now: i64,
+    due: Option<i64>,
+) -> Vec<Occurrence> {
+    match &campaign.trigger {
+        Some(trigger) => trigger::occurrences(store, trigger, now),
+        None => trigger::newsletter(store, &trigger::newsletter_key(due), due.unwrap_or(now)),
+    }
 }
 
 /// Plans given occurrences — e.g. one customer's, for a preview that goes

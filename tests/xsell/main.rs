@@ -25,4 +25,5 @@ mod run_week;
 mod send_cli;
 mod sending;
 mod serve;
+mod shards;
 mod suppression;

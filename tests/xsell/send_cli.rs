@@ -12,10 +12,10 @@ use crate::peers;
 use crate::support::*;
 
 /// Spring, in March at 17:00 UTC: every time zone of the fixtures is awake; about 2,300 recipients.
-const SPRING_NOW: &str = "2027-03-02T17:00:00Z";
+pub(crate) const SPRING_NOW: &str = "2027-03-02T17:00:00Z";
 
 /// The example workspace with no rate limit (tests need speed, not politeness).
-fn workspace() -> Workspace {
+pub(crate) fn workspace() -> Workspace {
     let workspace = Workspace::example();
     let config = workspace
         .read("xsell.toml")
@@ -24,7 +24,7 @@ fn workspace() -> Workspace {
     workspace
 }
 
-fn duplicates(ids: &[String]) -> Vec<String> {
+pub(crate) fn duplicates(ids: &[String]) -> Vec<String> {
     let mut seen = BTreeMap::new();
     for id in ids {
         *seen.entry(id.clone()).or_insert(0) += 1;
@@ -35,11 +35,11 @@ fn duplicates(ids: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn ledger(workspace: &Workspace) -> Ledger {
+pub(crate) fn ledger(workspace: &Workspace) -> Ledger {
     Ledger::open(&workspace.path().join("state/xsell.db")).unwrap()
 }
 
-fn planned_count(workspace: &Workspace, campaign: &str, now: &str) -> u64 {
+pub(crate) fn planned_count(workspace: &Workspace, campaign: &str, now: &str) -> u64 {
     let run = workspace.xsell(&["--now", now, "--format", "json", "plan", campaign]);
     let plan: serde_json::Value =
         serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{run:?}"));
