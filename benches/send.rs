@@ -244,7 +244,6 @@ fn sender(root: &Path) -> Sender {
         key,
         ledger: Arc::new(Mutex::new(ledger)),
         transport: Arc::new(transport),
-        shard: None,
     }
 }
 

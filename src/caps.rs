@@ -22,8 +22,21 @@ use crate::calendar;
 use crate::campaign::CampaignCaps;
 use crate::config::{GlobalCaps, OnCap, QuietHours};
 use crate::history::PastSend;
-use crate::ledger::CapVerdict;
 use crate::units::{Rate, format_duration};
+
+/// What the caps say about a message, decided inside the ledger's claim
+/// transaction (against every campaign's claims and sends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CapVerdict {
+    Allowed,
+    /// Not now: skip for good, with the reason.
+    Skip(String),
+    /// Not now: try again at `until` (Unix seconds), with the reason.
+    Defer {
+        reason: String,
+        until: i64,
+    },
+}
 
 /// The caps that apply to one campaign's messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -95,6 +95,9 @@ pub enum Command {
         /// Show at most this many recipients and skips in detail (the summary counts all).
         #[arg(long)]
         limit: Option<usize>,
+        /// Plan only the customers of shard K of N, as `send --shard K/N` would.
+        #[arg(long)]
+        shard: Option<crate::shard::Shard>,
     },
     /// One message for one customer, as it would be sent: .html, .txt and .eml files.
     Preview {

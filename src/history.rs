@@ -75,9 +75,14 @@ pub struct Handled {
 }
 
 /// One message sent (or claimed) to a customer, any campaign, as frequency
-/// caps see it: the ledger's own type, so the ledger's claim transaction can
-/// hand its rows straight to [`crate::caps::check`].
-pub use crate::ledger::PastSend;
+/// caps see it; the ledger reads its rows into it, so its claim transaction
+/// can hand them straight to [`crate::caps::check`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PastSend {
+    pub campaign: String,
+    /// When it was claimed (Unix seconds).
+    pub at: i64,
+}
 
 /// The ledger as planning reads it. Customers are named by their ids and
 /// addresses (stable across data reloads), never by store positions.

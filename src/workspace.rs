@@ -36,6 +36,12 @@ pub struct Inspection {
 
 /// Opens as much of the workspace as can be opened, collecting every problem.
 pub fn inspect(root: &Path) -> Inspection {
+    inspect_shard(root, None)
+}
+
+/// [`inspect`], keeping the events of one shard's customers only (see
+/// [`data::load_shard`]).
+pub fn inspect_shard(root: &Path, shard: Option<crate::shard::Shard>) -> Inspection {
     let mut problems = Diagnostics::default();
     let config = match Config::load(root) {
         Ok(config) => config,
@@ -49,7 +55,7 @@ pub fn inspect(root: &Path) -> Inspection {
             };
         }
     };
-    let loaded = match data::load(&config.data, root) {
+    let loaded = match data::load_shard(&config.data, root, shard) {
         Ok(loaded) => Some(loaded),
         Err(found) => {
             problems.extend(found);
@@ -188,7 +194,16 @@ impl Opened {
 /// header). `now` dates the sample render (default: the data's last event,
 /// as `check` does).
 pub fn open_checked(root: &Path, now: Option<i64>) -> Result<Opened> {
-    let inspection = inspect(root);
+    open_checked_shard(root, now, None)
+}
+
+/// [`open_checked`] for one shard's customers (`send`/`run`/`plan --shard`).
+pub fn open_checked_shard(
+    root: &Path,
+    now: Option<i64>,
+    shard: Option<crate::shard::Shard>,
+) -> Result<Opened> {
+    let inspection = inspect_shard(root, shard);
     let (Some(config), Some(loaded)) = (inspection.config, inspection.loaded) else {
         return Err(Error::Files(inspection.problems));
     };

@@ -26,7 +26,11 @@ pub fn run(cli: Cli) -> Result<i32> {
     match &cli.command {
         Command::Check { campaigns } => check::run(global, campaigns),
         Command::Schema => schema::run(),
-        Command::Plan { campaign, limit } => plan::run(global, campaign, *limit),
+        Command::Plan {
+            campaign,
+            limit,
+            shard,
+        } => plan::run(global, campaign, *limit, *shard),
         Command::Preview {
             campaign,
             customer,

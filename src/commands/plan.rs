@@ -16,10 +16,15 @@ use crate::plan::view::{
 use crate::plan::{CampaignPlan, PlanInputs, SkipReason, SkippedMessage, plan_campaign};
 use crate::recommend::Recommender;
 use crate::signing::SigningKey;
-use crate::workspace::open_checked;
+use crate::workspace::open_checked_shard;
 
-pub fn run(global: &Global, campaign_id: &str, limit: Option<usize>) -> Result<i32> {
-    let opened = open_checked(&global.workspace, global.explicit_now())?;
+pub fn run(
+    global: &Global,
+    campaign_id: &str,
+    limit: Option<usize>,
+    shard: Option<crate::shard::Shard>,
+) -> Result<i32> {
+    let opened = open_checked_shard(&global.workspace, global.explicit_now(), shard)?;
     let campaign = opened.campaign(campaign_id)?;
     opened.warn_about_others(Some(&campaign.id));
     let workspace = &opened.workspace;

@@ -26,7 +26,7 @@ use crate::ledger::Ledger;
 use crate::run_lock::{LockError, RunLock};
 use crate::schedule::{self, Decision};
 use crate::send::campaign::{CampaignReport, Request};
-use crate::workspace::open_checked;
+use crate::workspace::open_checked_shard;
 
 /// Exit code when another run holds the lock (`EX_TEMPFAIL`: try again later).
 pub const EXIT_BUSY: i32 = 75;
@@ -108,7 +108,7 @@ pub fn run(global: &Global, args: &RunArgs) -> Result<i32> {
 /// The run itself, with the lock held.
 fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32> {
     let root = &global.workspace;
-    let opened = open_checked(root, Some(now.timestamp()))?;
+    let opened = open_checked_shard(root, Some(now.timestamp()), args.shard)?;
     // A campaign that does not check is reported failed; the others go on.
     let mut lines = Vec::new();
     let mut failed = false;
@@ -147,14 +147,13 @@ fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32
         .filter(|c| c.enabled && (args.only.is_empty() || args.only.contains(&c.id)))
         .cloned()
         .collect();
-    let mut sender = super::send::sender(
+    let sender = super::send::sender(
         workspace,
         renderer,
         &transport,
         now.timestamp(),
         args.dry_run,
     )?;
-    sender.shard = args.shard;
     // Each shard keeps its own schedule runs: a due time is done when every shard has done it.
     let shard = args.shard.map(|s| s.label()).unwrap_or_default();
     let jobs = {

@@ -14,22 +14,21 @@ use crate::send::TransportSpec;
 use crate::send::campaign::{CampaignReport, Request, Sender};
 use crate::send::engine::Prepared;
 use crate::signing::SigningKey;
-use crate::workspace::{Workspace, open_checked};
+use crate::workspace::{Workspace, open_checked_shard};
 
 pub fn run(global: &Global, campaign_id: &str, args: &SendArgs) -> Result<i32> {
-    let opened = open_checked(&global.workspace, global.explicit_now())?;
+    let opened = open_checked_shard(&global.workspace, global.explicit_now(), args.shard)?;
     let campaign = opened.campaign(campaign_id)?.clone();
     opened.warn_about_others(Some(&campaign.id));
     let now = global.now()?;
     let transport = transport_spec(&opened.workspace, args.transport.as_deref())?;
-    let mut sender = sender(
+    let sender = sender(
         opened.workspace,
         opened.renderer,
         &transport,
         now.timestamp(),
         args.dry_run || args.to.is_some(),
     )?;
-    sender.shard = args.shard;
     let runtime = runtime()?;
     if let Some(address) = &args.to {
         return runtime.block_on(send_test_copy(&sender, &campaign, now.timestamp(), address));
@@ -90,7 +89,6 @@ pub(crate) fn sender(
         key,
         ledger: Arc::new(Mutex::new(ledger)),
         transport: Arc::new(transport),
-        shard: None,
     })
 }
 

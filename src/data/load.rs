@@ -21,6 +21,7 @@ use super::source;
 use super::store::{Names, Store};
 use crate::config::{self, DataConfig, SourceConfig};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::shard::Shard;
 
 /// What loading one table found; `xsell check` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -121,6 +122,18 @@ mod event_field {
 
 /// Loads catalog, customers and events as configured.
 pub fn load(data: &DataConfig, root: &Path) -> Result<Loaded, Diagnostics> {
+    load_shard(data, root, None)
+}
+
+/// Loads the data for one shard (`--shard K/N`; everyone's with `None`):
+/// every row is read and checked as for the whole shop, but only the shard's
+/// customers keep all their events; the others keep their orders (the
+/// models learn from everyone's) and a compact copy of their views.
+pub fn load_shard(
+    data: &DataConfig,
+    root: &Path,
+    shard: Option<Shard>,
+) -> Result<Loaded, Diagnostics> {
     let (catalog, customers) = rayon::join(
         || match data.catalog.from_events {
             true => Ok((Store::default(), None)),
@@ -169,6 +182,7 @@ pub fn load(data: &DataConfig, root: &Path) -> Result<Loaded, Diagnostics> {
         &data.events,
         data.max_bad_rows,
         derive,
+        shard,
         &mut store,
     )?;
     let derived_report = |table: &'static str, rows: usize| TableReport {
@@ -267,6 +281,16 @@ fn read_table(
 
 /// Builds a store from CSV texts with our own column names (for tests and examples).
 pub fn store_from_csv(catalog: &str, customers: &str, events: &str) -> Result<Store, Diagnostics> {
+    store_from_csv_for_shard(catalog, customers, events, None)
+}
+
+/// [`store_from_csv`] keeping one shard's events (see [`load_shard`]).
+pub fn store_from_csv_for_shard(
+    catalog: &str,
+    customers: &str,
+    events: &str,
+    shard: Option<Shard>,
+) -> Result<Store, Diagnostics> {
     let source = SourceConfig {
         defaults: [("currency".to_string(), "USD".to_string())].into(),
         delimiter: b',',
@@ -280,6 +304,7 @@ pub fn store_from_csv(catalog: &str, customers: &str, events: &str) -> Result<St
         &source,
         0,
         Derive::default(),
+        shard,
         &mut store,
     )?;
     Ok(store)
@@ -516,10 +541,16 @@ fn read_events(
     source: &SourceConfig,
     max_bad_rows: usize,
     derive: Derive<'_>,
+    shard: Option<Shard>,
     store: &mut Store,
 ) -> Result<TableReport, Diagnostics> {
     use event_field::*;
     let mut events: Vec<Event> = Vec::new();
+    let mut newest: Option<i64> = None;
+    // With a shard: whether each customer is in it (hashed once per customer),
+    // and the views of those who are not, as (customer, time, product).
+    let mut in_shard: Vec<Option<bool>> = Vec::new();
+    let mut outside_views: Vec<(CustomerIx, i64, ProductIx)> = Vec::new();
     // Orders are interned by id while reading; the final positions come after sorting.
     let mut order_ids = Interner::default();
     let mut order_customer: Vec<CustomerIx> = Vec::new();
@@ -636,6 +667,22 @@ fn read_events(
             let known = &mut store.products[product as usize];
             known.created_at = known.created_at.min(ts);
         }
+        newest = newest.max(Some(ts));
+        if let Some(shard) = shard
+            && kind != EventKind::Order
+        {
+            let c = customer as usize;
+            if in_shard.len() <= c {
+                in_shard.resize(c + 1, None);
+            }
+            let inside = *in_shard[c].get_or_insert_with(|| shard.contains(customer_id));
+            if !inside {
+                if kind == EventKind::View {
+                    outside_views.push((customer, ts, product));
+                }
+                return Ok(());
+            }
+        }
         events.push(Event {
             ts,
             amount: value.unwrap_or(unit_price),
@@ -649,6 +696,21 @@ fn read_events(
         });
         Ok(())
     })?;
+    store.newest_event_ts = newest;
+    if let Some(shard) = shard {
+        store.shard = Some(shard);
+        in_shard.resize(store.customers.len(), None);
+        store.in_shard = in_shard
+            .into_par_iter()
+            .zip(store.customers.par_iter())
+            .map(|(known, customer)| known.unwrap_or_else(|| shard.contains(&customer.id)))
+            .collect();
+        // Stable: views at the same instant keep their file order, as events do.
+        outside_views.par_sort_by_key(|(customer, ts, _)| (*customer, *ts));
+        store.customer_outside_views =
+            offsets(store.customers.len(), outside_views.iter().map(|v| v.0));
+        store.outside_views = outside_views;
+    }
     drop(order_customer);
     store.metrics = metrics;
     if derive.catalog.is_some() {

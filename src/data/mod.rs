@@ -8,7 +8,10 @@ mod rows;
 pub mod source;
 mod store;
 
-pub use load::{Loaded, TableReport, load, parse_timestamp, store_from_csv};
+pub use load::{
+    Loaded, TableReport, load, load_shard, parse_timestamp, store_from_csv,
+    store_from_csv_for_shard,
+};
 pub use model::*;
 pub use rows::{ColumnReport, ReadReport};
 pub use store::{Names, Store};

@@ -78,6 +78,21 @@ pub struct Store {
     pub(crate) orders_by_time: Vec<OrderIx>,
     /// Event positions sorted by time.
     pub(crate) events_by_time: Vec<u32>,
+    /// The time of the newest row of the events file (also when a shard kept
+    /// only its own customers' events).
+    pub(crate) newest_event_ts: Option<i64>,
+    /// Loaded for one shard (`--shard K/N`): `events` holds every event of
+    /// the shard's customers and only the orders of the others.
+    pub(crate) shard: Option<crate::shard::Shard>,
+    /// With a shard: whether each customer is in it.
+    pub(crate) in_shard: Vec<bool>,
+    /// For the customers outside the shard, their views (customer, time,
+    /// product), sorted by (customer, time): the one model that learns from
+    /// everyone's views (products compared with each other) reads them here.
+    pub(crate) outside_views: Vec<(CustomerIx, i64, ProductIx)>,
+    /// `outside_views[customer_outside_views[c]..customer_outside_views[c + 1]]`
+    /// are customer `c`'s (empty when the store holds every event).
+    pub(crate) customer_outside_views: Vec<u32>,
     pub(crate) categories: Names,
     pub(crate) manufacturers: Names,
     pub(crate) families: Names,
@@ -373,9 +388,35 @@ impl Store {
 
     /// Time of the newest event, if any (Unix seconds).
     pub fn last_event_ts(&self) -> Option<i64> {
-        self.events_by_time
-            .last()
-            .map(|e| self.events[*e as usize].ts)
+        self.newest_event_ts
+    }
+
+    /// The shard whose customers' events this store holds (`None`: everyone's).
+    pub fn shard(&self) -> Option<crate::shard::Shard> {
+        self.shard
+    }
+
+    /// Whether the store holds all of this customer's events: always, unless
+    /// it was loaded for a shard the customer is not in.
+    pub fn in_shard(&self, customer: CustomerIx) -> bool {
+        self.shard.is_none() || self.in_shard[customer as usize]
+    }
+
+    /// One customer's product views (time, product), oldest first, whether
+    /// the store holds all their events or (outside its shard) only the
+    /// compact copy kept for the models.
+    pub fn views_of(&self, customer: CustomerIx) -> impl Iterator<Item = (i64, ProductIx)> + '_ {
+        let own = self
+            .events_of(customer)
+            .iter()
+            .filter(|e| e.kind == EventKind::View)
+            .filter_map(|e| e.product().map(|p| (e.ts, p)));
+        let c = customer as usize;
+        let outside = match self.customer_outside_views.get(c..c + 2) {
+            Some(&[start, end]) => &self.outside_views[start as usize..end as usize],
+            _ => &[][..],
+        };
+        own.chain(outside.iter().map(|(_, ts, product)| (*ts, *product)))
     }
 }
 

@@ -167,26 +167,10 @@ pub struct MessageKey {
     pub occurrence: String,
 }
 
-/// A message that counts towards caps: claimed or sent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PastSend {
-    pub campaign: String,
-    /// When it was claimed (Unix seconds).
-    pub at: i64,
-}
+pub use crate::history::PastSend;
 
-/// What the caps say about a message, decided inside the claim transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CapVerdict {
-    Allowed,
-    /// Not now: skip for good, with the reason.
-    Skip(String),
-    /// Not now: try again at `until` (Unix seconds), with the reason.
-    Defer {
-        reason: String,
-        until: i64,
-    },
-}
+/// What the caps say about a message; the claim transaction asks for it.
+pub use crate::caps::CapVerdict;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {

@@ -173,17 +173,22 @@ pub fn plan_campaign(
     plan_occurrences(inputs, campaign, occurrences, now, history, resolver)
 }
 
-/// The campaign's open moments at `now` (a newsletter's for its run `due`).
+/// The campaign's open moments at `now` (a newsletter's for its run `due`);
+/// with a store loaded for a shard, only its customers'.
 pub fn occurrences(
     store: &crate::data::Store,
     campaign: &Campaign,
     now: i64,
     due: Option<i64>,
 ) -> Vec<Occurrence> {
-    match &campaign.trigger {
+    let mut occurrences = match &campaign.trigger {
         Some(trigger) => trigger::occurrences(store, trigger, now),
         None => trigger::newsletter(store, &trigger::newsletter_key(due), due.unwrap_or(now)),
+    };
+    if store.shard().is_some() {
+        occurrences.retain(|o| store.in_shard(o.customer));
     }
+    occurrences
 }
 
 /// Plans given occurrences — e.g. one customer's, for a preview that goes

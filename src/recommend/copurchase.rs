@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::purchases::{Purchases, Rows};
-use crate::data::{CustomerIx, EventKind, ProductIx, Store};
+use crate::data::{CustomerIx, ProductIx, Store};
 
 const DAY: i64 = 24 * 60 * 60;
 /// A product bought this long after another still counts as bought with it.
@@ -196,11 +196,8 @@ fn customer_pairs(store: &Store, customer: CustomerIx, cutoff: i64, out: &mut Ve
 /// Unordered pairs of products of one category viewed within the compare window.
 fn compared_pairs(store: &Store, customer: CustomerIx, cutoff: i64, out: &mut Vec<u64>) {
     let views: Vec<(i64, ProductIx)> = store
-        .events_of(customer)
-        .iter()
-        .take_while(|e| e.ts < cutoff)
-        .filter(|e| e.kind == EventKind::View)
-        .filter_map(|e| e.product().map(|p| (e.ts, p)))
+        .views_of(customer)
+        .take_while(|(ts, _)| *ts < cutoff)
         .collect();
     for (i, (ts, product)) in views.iter().enumerate() {
         let category = store.product(*product).category;

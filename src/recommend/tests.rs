@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::*;
 use crate::campaign::{ExcludePurchased, Filters, Pick, Scope, Seed, Source};
-use crate::data::store_from_csv;
+use crate::data::store_from_csv_for_shard;
 use crate::trigger::Detail;
 
 const DAY: i64 = 24 * 60 * 60;
@@ -120,6 +120,10 @@ impl Events {
 }
 
 fn shop(items: Vec<Item>, events: &Events) -> Store {
+    shop_for_shard(items, events, None)
+}
+
+fn shop_for_shard(items: Vec<Item>, events: &Events, shard: Option<crate::shard::Shard>) -> Store {
     let mut catalog = String::from(
         "id,name,category,manufacturer,price,rating,stock,created_at,url,family,level\n",
     );
@@ -155,7 +159,7 @@ fn shop(items: Vec<Item>, events: &Events) -> Store {
         lines.push_str(line);
         lines.push('\n');
     }
-    match store_from_csv(&catalog, &customers, &lines) {
+    match store_from_csv_for_shard(&catalog, &customers, &lines, shard) {
         Ok(store) => store,
         Err(problems) => panic!("test shop does not load:\n{problems}"),
     }
@@ -845,8 +849,10 @@ fn cross_sell_counts_purchases_soon_after_but_not_weeks_after_nor_before() {
     assert_eq!(seeded("SOCKS"), vec![]);
 }
 
-#[test]
-fn cross_sell_leaves_out_substitutes_compared_more_often_than_bought_together() {
+/// Soap, with a lavender soap compared with it by 12 customers and bought
+/// with it by 8 (a substitute), and a bath salt and a face cream bought with
+/// it by 8 each (complements).
+fn substitutes_shop(shard: Option<crate::shard::Shard>) -> Store {
     let items = vec![
         item("SOAP", "Gentle Soap", "Body Care"),
         item("LAVENDER", "Lavender Soap", "Body Care"),
@@ -880,7 +886,12 @@ fn cross_sell_leaves_out_substitutes_compared_more_often_than_bought_together() 
         events.order(&format!("c{n}"), 2, &["FILLER"]);
     }
     events.customer("buyer");
-    let store = shop(items, &events);
+    shop_for_shard(items, &events, shard)
+}
+
+#[test]
+fn cross_sell_leaves_out_substitutes_compared_more_often_than_bought_together() {
+    let store = substitutes_shop(None);
     let order = moment(&store, "buyer", 20, &["SOAP"]);
     let spec = list(
         Source::CrossSell {
@@ -907,6 +918,50 @@ fn cross_sell_leaves_out_substitutes_compared_more_often_than_bought_together() 
                 "bought with Gentle Soap by 8 customers, lift 5.0".to_string()
             ),
         ]
+    );
+}
+
+#[test]
+fn a_shard_learns_substitutes_from_the_views_of_customers_outside_it() {
+    let whole = substitutes_shop(None);
+    let spec = list(
+        Source::CrossSell {
+            seed: Seed::Trigger,
+        },
+        open(),
+        10,
+    );
+    let expected = {
+        let order = moment(&whole, "buyer", 20, &["SOAP"]);
+        picked(&whole, &resolve(&whole, &spec, "buyer", Some(&order), 20))
+    };
+    let buyers_shard = (1..=4)
+        .map(|index| crate::shard::Shard { index, count: 4 })
+        .find(|s| s.contains("buyer"))
+        .unwrap();
+    let store = substitutes_shop(Some(buyers_shard));
+    // Most of the twelve who compared the soaps are outside the shard: their
+    // views are not events of this store, yet the model still counts them.
+    let outside = (1..=12)
+        .filter(|n| !buyers_shard.contains(&format!("c{n}")))
+        .count();
+    assert!(outside >= 5, "{outside}");
+    let viewer = (1..=12)
+        .map(|n| format!("c{n}"))
+        .find(|c| !buyers_shard.contains(c))
+        .unwrap();
+    let viewer = store.customer_ix(&viewer).unwrap();
+    assert!(
+        store
+            .events_of(viewer)
+            .iter()
+            .all(|e| e.kind == crate::data::EventKind::Order)
+    );
+    assert_eq!(store.views_of(viewer).count(), 2);
+    let order = moment(&store, "buyer", 20, &["SOAP"]);
+    assert_eq!(
+        picked(&store, &resolve(&store, &spec, "buyer", Some(&order), 20)),
+        expected
     );
 }
 

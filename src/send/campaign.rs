@@ -33,8 +33,6 @@ pub struct Sender {
     pub key: SigningKey,
     pub ledger: Arc<Mutex<Ledger>>,
     pub transport: Arc<Transport>,
-    /// Only this shard's customers (`--shard K/N`).
-    pub shard: Option<crate::shard::Shard>,
 }
 
 /// One send of one campaign.
@@ -97,23 +95,11 @@ impl Sender {
             caps: &self.config.caps,
             signing_key: &self.key,
         };
-        let Some(shard) = self.shard else {
-            return Ok(plan_campaign(
-                &inputs,
-                campaign,
-                now,
-                due,
-                &history,
-                &*self.recommender,
-            ));
-        };
-        let mut occurrences = crate::plan::occurrences(&self.store, campaign, now, due);
-        occurrences.retain(|o| shard.contains(&self.store.customer(o.customer).id));
-        Ok(crate::plan::plan_occurrences(
+        Ok(plan_campaign(
             &inputs,
             campaign,
-            occurrences,
             now,
+            due,
             &history,
             &*self.recommender,
         ))

@@ -4,7 +4,7 @@
 //! customers differently (the claim in the shared ledger is the only lock);
 //! sharded `run`s keep their own schedule records.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 
 use xsell::shard::Shard;
@@ -163,4 +163,58 @@ fn a_shard_sends_only_its_customers_and_sharded_runs_keep_their_own_schedule_rec
     let shards: BTreeSet<&str> = runs.iter().map(|r| r.shard.as_str()).collect();
     assert_eq!(shards, BTreeSet::from(["1/2", "2/2"]), "{runs:?}");
     assert!(runs.iter().all(|r| r.state == "done"), "{runs:?}");
+}
+
+/// What `plan --format json` says about each customer: their planned
+/// message (lists, products, reasons, prices, offer) or why they were skipped.
+fn plan_by_customer(
+    workspace: &crate::support::Workspace,
+    campaign: &str,
+    now: &str,
+    shard: Option<&str>,
+) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let mut args = vec!["--now", now, "--format", "json", "plan", campaign];
+    if let Some(shard) = shard {
+        args.extend(["--shard", shard]);
+    }
+    let run = workspace.xsell(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut by_customer: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for planned in plan["planned"].as_array().unwrap() {
+        let id = planned["customer"]["id"].as_str().unwrap().to_string();
+        by_customer.entry(id).or_default().push(planned.clone());
+    }
+    for skipped in plan["skipped"].as_array().unwrap() {
+        let id = skipped["customer"].as_str().unwrap().to_string();
+        by_customer.entry(id).or_default().push(skipped.clone());
+    }
+    by_customer
+}
+
+#[test]
+fn shards_plan_exactly_what_the_whole_would_send_their_customers() {
+    let workspace = workspace();
+    // A purchase moment (cross-sell: complements learnt from everyone's
+    // orders and views), a cart and a newsletter.
+    for (campaign, now) in [
+        ("post-purchase-completion", "2026-11-16T09:00:00Z"),
+        ("cart-abandoned", "2026-11-16T09:00:00Z"),
+        ("spring-seasonal", SPRING_NOW),
+    ] {
+        let whole = plan_by_customer(&workspace, campaign, now, None);
+        assert!(whole.len() > 20, "{campaign}: {}", whole.len());
+        let mut together = BTreeMap::new();
+        for index in 1..=3 {
+            let shard = Shard { index, count: 3 };
+            let part = plan_by_customer(&workspace, campaign, now, Some(&shard.label()));
+            assert!(!part.is_empty(), "{campaign} {}", shard.label());
+            assert!(part.keys().all(|c| shard.contains(c)), "{campaign}");
+            together.extend(part);
+        }
+        assert_eq!(together.len(), whole.len(), "{campaign}");
+        for (customer, plan) in &whole {
+            assert_eq!(Some(plan), together.get(customer), "{campaign}: {customer}");
+        }
+    }
 }
