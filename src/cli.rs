@@ -196,6 +196,10 @@ pub enum Command {
         /// Hide every event at and after this time (RFC 3339 or YYYY-MM-DD, UTC).
         #[arg(long, value_parser = parse_now)]
         split: DateTime<Utc>,
+        /// Judge only on purchases before this time (a validation window
+        /// inside the training period, to tune on; default: the end of the data).
+        #[arg(long, value_parser = parse_now)]
+        until: Option<DateTime<Utc>>,
         /// Products asked of each source per customer.
         #[arg(long, default_value_t = 10)]
         k: usize,

@@ -652,6 +652,7 @@ impl Checker<'_> {
                 &["seed", "window"]
             }
             SourceKind::SimilarCustomers => &["window"],
+            SourceKind::NextPurchase => &[],
             SourceKind::Manual => &["ids"],
         };
         for (key, present) in [
@@ -714,6 +715,7 @@ impl Checker<'_> {
                 seed: seed_value(self),
             },
             SourceKind::SimilarCustomers => Source::SimilarCustomers,
+            SourceKind::NextPurchase => Source::NextPurchase,
             SourceKind::Upgrade => Source::Upgrade {
                 seed: seed_value(self),
             },

@@ -314,6 +314,9 @@ pub enum Source {
     },
     /// Bought by customers with similar histories.
     SimilarCustomers,
+    /// What the customer's purchases predict they buy next (a model learnt
+    /// from every customer's purchases jointly).
+    NextPurchase,
     /// Same family or category, higher level.
     Upgrade {
         seed: Seed,
@@ -335,6 +338,7 @@ impl Source {
             Source::OrderReminders => SourceKind::OrderReminders,
             Source::CrossSell { .. } => SourceKind::CrossSell,
             Source::SimilarCustomers => SourceKind::SimilarCustomers,
+            Source::NextPurchase => SourceKind::NextPurchase,
             Source::Upgrade { .. } => SourceKind::Upgrade,
             Source::Ecosystem { .. } => SourceKind::Ecosystem,
             Source::Manual { .. } => SourceKind::Manual,
@@ -350,6 +354,7 @@ impl SourceKind {
             SourceKind::OrderReminders => "order_reminders",
             SourceKind::CrossSell => "cross_sell",
             SourceKind::SimilarCustomers => "similar_customers",
+            SourceKind::NextPurchase => "next_purchase",
             SourceKind::Upgrade => "upgrade",
             SourceKind::Ecosystem => "ecosystem",
             SourceKind::Manual => "manual",

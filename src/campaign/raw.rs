@@ -285,6 +285,7 @@ pub enum SourceKind {
     OrderReminders,
     CrossSell,
     SimilarCustomers,
+    NextPurchase,
     Upgrade,
     Ecosystem,
     Manual,

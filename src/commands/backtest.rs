@@ -11,7 +11,13 @@ use crate::recommend::backtest::{self, Contender, Protocol, Report, Scores};
 
 use super::{print_json, thousands};
 
-pub fn run(global: &Global, split: DateTime<Utc>, k: usize, sources: &[String]) -> Result<i32> {
+pub fn run(
+    global: &Global,
+    split: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+    k: usize,
+    sources: &[String],
+) -> Result<i32> {
     if !(1..=100).contains(&k) {
         return Err(Error::usage(format!("--k must be from 1 to 100, not {k}")));
     }
@@ -21,7 +27,11 @@ pub fn run(global: &Global, split: DateTime<Utc>, k: usize, sources: &[String]) 
     let loaded = data::load(&config.data, root)?;
     let store = &loaded.store;
     let split = split.timestamp();
-    let report = backtest::run(store, split, k, &contenders);
+    let until = until.map_or(i64::MAX, |u| u.timestamp());
+    if until <= split {
+        return Err(Error::usage("--until must come after --split".to_string()));
+    }
+    let report = backtest::run(store, split, until, k, &contenders);
     if report.orders_before == 0 || report.orders_after == 0 {
         return Err(Error::usage(format!(
             "--split {} leaves {} orders before it and {} after: choose a date inside the data{}",
@@ -82,9 +92,13 @@ fn data_span(store: &data::Store) -> String {
 pub fn text(report: &Report) -> String {
     let k = report.k;
     let mut out = format!(
-        "Backtest at {}, K = {k}\n\
+        "Backtest at {}{}, K = {k}\n\
          Learned from {} orders before the split ({} after); {} customers ordered before and after it; {} products.\n",
         data::timestamp(report.split).format("%Y-%m-%d %H:%M UTC"),
+        report.until.map_or(String::new(), |until| format!(
+            ", judged on purchases until {}",
+            data::timestamp(until).format("%Y-%m-%d %H:%M UTC")
+        )),
         thousands(report.orders_before),
         thousands(report.orders_after),
         thousands(report.customers_before_and_after),

@@ -120,7 +120,12 @@ pub fn run(cli: Cli) -> Result<i32> {
             days,
             what: None,
         } => generate::run(global, out, *customers, *seed, *end, *days),
-        Command::Backtest { split, k, sources } => backtest::run(global, *split, *k, sources),
+        Command::Backtest {
+            split,
+            until,
+            k,
+            sources,
+        } => backtest::run(global, *split, *until, *k, sources),
     }
 }
 

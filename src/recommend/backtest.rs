@@ -47,6 +47,7 @@ impl Contender {
             "cross_sell",
             "cross_sell+bestsellers",
             "similar_customers",
+            "next_purchase",
             "order_reminders",
             "upgrade",
             "ecosystem",
@@ -59,13 +60,14 @@ impl Contender {
 
     /// The names [`Contender::named`] knows. `cross_sell+bestsellers` is
     /// cross-sell with bestsellers as its fallback, as campaigns use it.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "bestsellers",
         "new_arrivals",
         "order_reminders",
         "cross_sell",
         "cross_sell+bestsellers",
         "similar_customers",
+        "next_purchase",
         "upgrade",
         "ecosystem",
     ];
@@ -99,6 +101,7 @@ impl Contender {
             "order_reminders" => Source::OrderReminders,
             "cross_sell" => Source::CrossSell { seed },
             "similar_customers" => Source::SimilarCustomers,
+            "next_purchase" => Source::NextPurchase,
             "upgrade" => Source::Upgrade { seed },
             "ecosystem" => Source::Ecosystem { seed },
             _ => return None,
@@ -142,6 +145,8 @@ pub struct Scores {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub split: i64,
+    /// The end of the judged window, when it is not the end of the data.
+    pub until: Option<i64>,
     pub k: usize,
     pub products: usize,
     /// Orders before the split (what the models learned from).
@@ -152,14 +157,17 @@ pub struct Report {
     pub scores: Vec<Scores>,
 }
 
-/// Runs the backtest of `contenders` at `split` with lists of `k` products.
-pub fn run(store: &Store, split: i64, k: usize, contenders: &[Contender]) -> Report {
+/// Runs the backtest of `contenders` at `split` with lists of `k` products,
+/// judged on what was bought from `split` until `until` (the end of the data
+/// with `i64::MAX`; an earlier end makes a validation window inside the
+/// training period).
+pub fn run(store: &Store, split: i64, until: i64, k: usize, contenders: &[Contender]) -> Report {
     let model = Recommender::build_before(store, split);
     let evaluated: Vec<(CustomerIx, Vec<ProductIx>, Vec<ProductIx>)> = (0..store.customers().len()
         as CustomerIx)
         .into_par_iter()
         .filter_map(|customer| {
-            let (before, after) = bought_around(store, customer, split);
+            let (before, after) = bought_around(store, customer, split, until);
             (!before.is_empty() && !after.is_empty()).then_some((customer, before, after))
         })
         .collect();
@@ -174,10 +182,11 @@ pub fn run(store: &Store, split: i64, k: usize, contenders: &[Contender]) -> Rep
     let orders_before = store.orders_between(i64::MIN, split).len();
     Report {
         split,
+        until: (until != i64::MAX).then_some(until),
         k,
         products: store.products().len(),
         orders_before,
-        orders_after: store.orders().len() - orders_before,
+        orders_after: store.orders_between(split, until).len(),
         customers_before_and_after: evaluated.len(),
         scores,
     }
@@ -188,9 +197,13 @@ fn bought_around(
     store: &Store,
     customer: CustomerIx,
     split: i64,
+    until: i64,
 ) -> (Vec<ProductIx>, Vec<ProductIx>) {
     let (mut before, mut after) = (Vec::new(), Vec::new());
     for (ix, order) in store.orders_of(customer) {
+        if order.ts >= until {
+            break;
+        }
         let side = if order.ts < split {
             &mut before
         } else {

@@ -19,6 +19,7 @@ mod copurchase;
 mod guards;
 mod history;
 mod item_knn;
+mod next_purchase;
 mod purchases;
 mod reason;
 mod repurchase;
@@ -82,6 +83,8 @@ pub struct Recommender {
     copurchase: copurchase::CoPurchase,
     item_knn: item_knn::ItemKnn,
     repurchase: repurchase::Repurchase,
+    /// Built on first use: its matrix inverse is the one costly model.
+    next_purchase: std::sync::OnceLock<next_purchase::NextPurchase>,
     /// Products, newest launch first (ties: catalog order).
     by_launch: Vec<ProductIx>,
     /// Bestseller rankings already computed, by (window, now): a run asks
@@ -120,9 +123,16 @@ impl Recommender {
             copurchase,
             item_knn,
             repurchase,
+            next_purchase: std::sync::OnceLock::new(),
             by_launch,
             rankings: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The next-purchase model, built the first time a list asks for it.
+    pub(crate) fn next_purchase(&self, store: &Store) -> &next_purchase::NextPurchase {
+        self.next_purchase
+            .get_or_init(|| next_purchase::NextPurchase::build(store, &self.purchases))
     }
 
     /// The time the models stop learning at (`i64::MAX` for the whole store).

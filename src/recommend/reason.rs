@@ -35,6 +35,10 @@ pub(crate) enum Why {
         because: ProductIx,
         together: u32,
     },
+    NextPurchase {
+        because: ProductIx,
+        together: u32,
+    },
     Upgrade {
         from: ProductIx,
         step: Step,
@@ -105,6 +109,11 @@ impl Why {
                 "{} who bought {} also bought it",
                 plural(together, "customer"),
                 name(because)
+            ),
+            Why::NextPurchase { because, together } => format!(
+                "goes with {} you bought ({} bought both)",
+                name(because),
+                plural(together, "customer")
             ),
             Why::Upgrade { from, step } => match step {
                 Step::Level {

@@ -123,7 +123,39 @@ fn backtest_refuses_a_split_outside_the_data_or_with_nobody_to_evaluate_and_unkn
         (run.code, run.stderr.as_str()),
         (
             1,
-            "error: unknown source `magic`; the sources a backtest can compare are: bestsellers, new_arrivals, order_reminders, cross_sell, cross_sell+bestsellers, similar_customers, upgrade, ecosystem\n"
+            "error: unknown source `magic`; the sources a backtest can compare are: bestsellers, new_arrivals, order_reminders, cross_sell, cross_sell+bestsellers, similar_customers, next_purchase, upgrade, ecosystem\n"
         )
+    );
+}
+
+#[test]
+fn a_validation_window_judges_only_what_was_bought_before_its_end() {
+    // Until 2026-04-25 only c3's purchase of B (2026-04-21) is in the
+    // window: c4's orders of May are not looked at, so c4 is not evaluated.
+    let run = shop().xsell(&[
+        "--format",
+        "json",
+        "backtest",
+        "--split",
+        "2026-04-11",
+        "--until",
+        "2026-04-25",
+        "--k",
+        "2",
+        "--source",
+        "next_purchase",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["orders_after"], 1, "{report}");
+    assert_eq!(report["customers_before_and_after"], 1, "{report}");
+    assert!(report["until"].is_i64(), "{report}");
+    for scores in report["scores"].as_array().unwrap() {
+        assert_eq!(scores["customers"], 1, "{scores}");
+    }
+    let backwards = shop().xsell(&["backtest", "--split", "2026-04-11", "--until", "2026-04-01"]);
+    assert_eq!(
+        (backwards.code, backwards.stderr.as_str()),
+        (1, "error: --until must come after --split\n")
     );
 }

@@ -8,6 +8,7 @@ mod cross_sell;
 mod ecosystem;
 mod manual;
 mod new_arrivals;
+mod next_purchase;
 mod order_reminders;
 mod similar_customers;
 mod upgrade;
@@ -79,6 +80,7 @@ pub(crate) fn run(
         Source::OrderReminders => order_reminders::run(context, sink),
         Source::CrossSell { .. } => cross_sell::run(context, seeds, sink),
         Source::SimilarCustomers => similar_customers::run(context, sink),
+        Source::NextPurchase => next_purchase::run(context, sink),
         Source::Upgrade { .. } => upgrade::run(context, seeds, sink),
         Source::Ecosystem { .. } => ecosystem::run(context, seeds, sink),
         Source::Manual { ids } => manual::run(context, ids, sink),
