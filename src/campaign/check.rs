@@ -652,7 +652,7 @@ impl Checker<'_> {
                 &["seed", "window"]
             }
             SourceKind::SimilarCustomers => &["window"],
-            SourceKind::NextPurchase => &[],
+            SourceKind::NextPurchase | SourceKind::Auto => &[],
             SourceKind::Manual => &["ids"],
         };
         for (key, present) in [
@@ -716,6 +716,7 @@ impl Checker<'_> {
             },
             SourceKind::SimilarCustomers => Source::SimilarCustomers,
             SourceKind::NextPurchase => Source::NextPurchase,
+            SourceKind::Auto => Source::Auto,
             SourceKind::Upgrade => Source::Upgrade {
                 seed: seed_value(self),
             },

@@ -317,6 +317,9 @@ pub enum Source {
     /// What the customer's purchases predict they buy next (a model learnt
     /// from every customer's purchases jointly).
     NextPurchase,
+    /// The source that did best on the shop's own recent history (chosen
+    /// when the models are built; see `recommend/auto.rs`).
+    Auto,
     /// Same family or category, higher level.
     Upgrade {
         seed: Seed,
@@ -339,6 +342,7 @@ impl Source {
             Source::CrossSell { .. } => SourceKind::CrossSell,
             Source::SimilarCustomers => SourceKind::SimilarCustomers,
             Source::NextPurchase => SourceKind::NextPurchase,
+            Source::Auto => SourceKind::Auto,
             Source::Upgrade { .. } => SourceKind::Upgrade,
             Source::Ecosystem { .. } => SourceKind::Ecosystem,
             Source::Manual { .. } => SourceKind::Manual,
@@ -355,6 +359,7 @@ impl SourceKind {
             SourceKind::CrossSell => "cross_sell",
             SourceKind::SimilarCustomers => "similar_customers",
             SourceKind::NextPurchase => "next_purchase",
+            SourceKind::Auto => "auto",
             SourceKind::Upgrade => "upgrade",
             SourceKind::Ecosystem => "ecosystem",
             SourceKind::Manual => "manual",

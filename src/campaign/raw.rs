@@ -286,6 +286,7 @@ pub enum SourceKind {
     CrossSell,
     SimilarCustomers,
     NextPurchase,
+    Auto,
     Upgrade,
     Ecosystem,
     Manual,

@@ -155,6 +155,18 @@ pub fn text(report: &Report) -> String {
             );
         }
     }
+    for choice in &report.auto {
+        out += &format!(
+            "\nauto ({}): chose {} — {}, judged from {} to the split",
+            choice.protocol.name(),
+            choice.source,
+            choice.why,
+            data::timestamp(choice.window_from).format("%Y-%m-%d"),
+        );
+    }
+    if !report.auto.is_empty() {
+        out += "\n";
+    }
     out += &format!(
         "\nHR: share of customers who bought at least one of the {k}; P: share of the {k} bought; R: share of what they bought that was suggested;\n\
          NDCG: hits weighted by rank; vs best: NDCG over bestsellers'; short lists: customers given fewer than {k}.\n"

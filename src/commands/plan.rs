@@ -47,7 +47,8 @@ pub fn run(
     // Models learn only from what happened before `now`.
     let resolver = Recommender::build_before(store, now);
     let plan = plan_campaign(&inputs, campaign, now, due, &history, &resolver);
-    let report = Report::new(store, campaign, &plan, limit);
+    let mut report = Report::new(store, campaign, &plan, limit);
+    report.auto = resolver.auto_choices().into_iter().cloned().collect();
     match global.format {
         Format::Json => super::print_json(&report)?,
         Format::Text => print!("{}", report.text()),
@@ -62,6 +63,9 @@ struct Report {
     now: String,
     moment: String,
     offer: Option<String>,
+    /// What lists with `source: auto` chose, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    auto: Vec<crate::recommend::auto::AutoChoice>,
     summary: Summary,
     planned: Vec<PlannedView>,
     skipped: Vec<SkippedView>,
@@ -116,6 +120,7 @@ impl Report {
             now: rfc3339(plan.now),
             moment: describe_trigger(campaign),
             offer: describe_offer(campaign),
+            auto: Vec::new(),
             summary: summarise(plan),
             planned: plan
                 .planned
@@ -149,6 +154,14 @@ impl Report {
         line(format!("moment: {}", self.moment));
         if let Some(offer) = &self.offer {
             line(format!("offer: {offer}"));
+        }
+        for choice in &self.auto {
+            line(format!(
+                "source auto ({} protocol): {} — {}",
+                choice.protocol.name(),
+                choice.source,
+                choice.why
+            ));
         }
         line(String::new());
         let s = &self.summary;

@@ -77,6 +77,12 @@ pub fn run(
         preheader: preview.rendered.preheader.clone(),
         message_id: preview.rendered.message_id.clone(),
         message: planned_view(&previewer.store, &preview.message),
+        auto: previewer
+            .recommender(now)
+            .auto_choices()
+            .into_iter()
+            .cloned()
+            .collect(),
         files,
     };
     match global.format {
@@ -104,6 +110,9 @@ struct Report {
     preheader: String,
     message_id: String,
     message: PlannedView,
+    /// What lists with `source: auto` chose, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    auto: Vec<crate::recommend::auto::AutoChoice>,
     files: Files,
 }
 
@@ -132,6 +141,14 @@ impl Report {
             format!("    preheader {}", self.preheader),
         ];
         lines.extend(message_lines(&self.message));
+        for choice in &self.auto {
+            lines.push(format!(
+                "  source auto ({} protocol): {} — {}",
+                choice.protocol.name(),
+                choice.source,
+                choice.why
+            ));
+        }
         lines.push("files".to_string());
         for file in [&self.files.html, &self.files.txt, &self.files.eml] {
             lines.push(format!("  {}", file.display()));

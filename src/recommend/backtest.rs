@@ -48,6 +48,7 @@ impl Contender {
             "cross_sell+bestsellers",
             "similar_customers",
             "next_purchase",
+            "auto",
             "order_reminders",
             "upgrade",
             "ecosystem",
@@ -60,7 +61,7 @@ impl Contender {
 
     /// The names [`Contender::named`] knows. `cross_sell+bestsellers` is
     /// cross-sell with bestsellers as its fallback, as campaigns use it.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "bestsellers",
         "new_arrivals",
         "order_reminders",
@@ -68,6 +69,7 @@ impl Contender {
         "cross_sell+bestsellers",
         "similar_customers",
         "next_purchase",
+        "auto",
         "upgrade",
         "ecosystem",
     ];
@@ -102,6 +104,7 @@ impl Contender {
             "cross_sell" => Source::CrossSell { seed },
             "similar_customers" => Source::SimilarCustomers,
             "next_purchase" => Source::NextPurchase,
+            "auto" => Source::Auto,
             "upgrade" => Source::Upgrade { seed },
             "ecosystem" => Source::Ecosystem { seed },
             _ => return None,
@@ -155,6 +158,8 @@ pub struct Report {
     /// Customers who ordered both before and after the split.
     pub customers_before_and_after: usize,
     pub scores: Vec<Scores>,
+    /// What `auto` chose, per protocol, when it was among the contenders.
+    pub auto: Vec<super::auto::AutoChoice>,
 }
 
 /// Runs the backtest of `contenders` at `split` with lists of `k` products,
@@ -162,15 +167,41 @@ pub struct Report {
 /// with `i64::MAX`; an earlier end makes a validation window inside the
 /// training period).
 pub fn run(store: &Store, split: i64, until: i64, k: usize, contenders: &[Contender]) -> Report {
+    run_sampled(store, split, until, k, contenders, usize::MAX)
+}
+
+/// [`run`] on at most `max_customers` of the customers who ordered before
+/// and after the split (an even sample by position).
+pub fn run_sampled(
+    store: &Store,
+    split: i64,
+    until: i64,
+    k: usize,
+    contenders: &[Contender],
+    max_customers: usize,
+) -> Report {
     let model = Recommender::build_before(store, split);
-    let evaluated: Vec<(CustomerIx, Vec<ProductIx>, Vec<ProductIx>)> = (0..store.customers().len()
-        as CustomerIx)
-        .into_par_iter()
-        .filter_map(|customer| {
-            let (before, after) = bought_around(store, customer, split, until);
-            (!before.is_empty() && !after.is_empty()).then_some((customer, before, after))
-        })
-        .collect();
+    let mut evaluated: Vec<(CustomerIx, Vec<ProductIx>, Vec<ProductIx>)> =
+        (0..store.customers().len() as CustomerIx)
+            .into_par_iter()
+            .filter_map(|customer| {
+                let (before, after) = bought_around(store, customer, split, until);
+                (!before.is_empty() && !after.is_empty()).then_some((customer, before, after))
+            })
+            .collect();
+    let customers_before_and_after = evaluated.len();
+    if evaluated.len() > max_customers {
+        let step = evaluated.len().div_ceil(max_customers);
+        evaluated = evaluated.into_iter().step_by(step).collect();
+    }
+    // `auto` decides once, before customers are scored in parallel.
+    for contender in contenders {
+        if matches!(contender.pick, Source::Auto) {
+            for protocol in [Protocol::All, Protocol::New] {
+                model.auto_choice(store, protocol, split);
+            }
+        }
+    }
     let mut scores = Vec::new();
     for protocol in [Protocol::All, Protocol::New] {
         for contender in contenders {
@@ -187,8 +218,9 @@ pub fn run(store: &Store, split: i64, until: i64, k: usize, contenders: &[Conten
         products: store.products().len(),
         orders_before,
         orders_after: store.orders_between(split, until).len(),
-        customers_before_and_after: evaluated.len(),
+        customers_before_and_after,
         scores,
+        auto: model.auto_choices().into_iter().cloned().collect(),
     }
 }
 

@@ -14,6 +14,7 @@
 //! Everything here is a pure function of (store, campaign, customer, moment,
 //! now): no clock, no randomness, ties broken by product position.
 
+pub mod auto;
 pub mod backtest;
 mod copurchase;
 mod guards;
@@ -85,6 +86,9 @@ pub struct Recommender {
     repurchase: repurchase::Repurchase,
     /// Built on first use: its matrix inverse is the one costly model.
     next_purchase: std::sync::OnceLock<next_purchase::NextPurchase>,
+    /// What `source: auto` chose, per protocol (all, new): decided the first
+    /// time a list asks, on a validation window ending at that list's `now`.
+    auto: [std::sync::OnceLock<auto::AutoChoice>; 2],
     /// Products, newest launch first (ties: catalog order).
     by_launch: Vec<ProductIx>,
     /// Bestseller rankings already computed, by (window, now): a run asks
@@ -124,6 +128,7 @@ impl Recommender {
             item_knn,
             repurchase,
             next_purchase: std::sync::OnceLock::new(),
+            auto: Default::default(),
             by_launch,
             rankings: RwLock::new(HashMap::new()),
         }
@@ -133,6 +138,27 @@ impl Recommender {
     pub(crate) fn next_purchase(&self, store: &Store) -> &next_purchase::NextPurchase {
         self.next_purchase
             .get_or_init(|| next_purchase::NextPurchase::build(store, &self.purchases))
+    }
+
+    /// What `source: auto` picks under `protocol`, decided on the validation
+    /// window that ends at `now` (or at the models' cutoff, if earlier) the
+    /// first time it is asked.
+    pub fn auto_choice(
+        &self,
+        store: &Store,
+        protocol: backtest::Protocol,
+        now: i64,
+    ) -> &auto::AutoChoice {
+        let slot = match protocol {
+            backtest::Protocol::All => &self.auto[0],
+            backtest::Protocol::New => &self.auto[1],
+        };
+        slot.get_or_init(|| auto::choose(store, now.min(self.cutoff), protocol))
+    }
+
+    /// The choices `source: auto` made so far (for plans and previews to show).
+    pub fn auto_choices(&self) -> Vec<&auto::AutoChoice> {
+        self.auto.iter().filter_map(|slot| slot.get()).collect()
     }
 
     /// The time the models stop learning at (`i64::MAX` for the whole store).

@@ -7,10 +7,11 @@
 
 use std::ops::ControlFlow;
 
-use crate::campaign::{ListSpec, Pick, SourceKind};
+use crate::campaign::{ExcludePurchased, ListSpec, Pick, Source, SourceKind};
 use crate::data::{ProductIx, Store};
 use crate::trigger::Occurrence;
 
+use super::backtest::Protocol;
 use super::guards::Guard;
 use super::history::History;
 use super::sources::{self, Candidate};
@@ -51,6 +52,26 @@ fn fill_from(
     taken: &[ProductIx],
     items: &mut Vec<Recommendation>,
 ) {
+    if matches!(pick.source, Source::Auto) {
+        let protocol = match pick.filters.exclude_purchased {
+            ExcludePurchased::Never => Protocol::All,
+            _ => Protocol::New,
+        };
+        let choice = context
+            .model
+            .auto_choice(context.store, protocol, context.now);
+        for source in std::iter::once(&choice.pick).chain(&choice.fallback) {
+            if items.len() >= limit {
+                break;
+            }
+            let concrete = Pick {
+                source: source.clone(),
+                filters: pick.filters.clone(),
+            };
+            fill_from(context, &concrete, limit, taken, items);
+        }
+        return;
+    }
     let store = context.store;
     let kind = pick.source.kind();
     let seeds = sources::seeds_of(context, &pick.source);

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use super::*;
 use crate::campaign::{ExcludePurchased, Filters, Pick, Scope, Seed, Source};
 use crate::data::store_from_csv_for_shard;
+use crate::recommend::backtest::Protocol;
 use crate::trigger::Detail;
 
 const DAY: i64 = 24 * 60 * 60;
@@ -1349,4 +1350,116 @@ fn resolving_twice_gives_the_same_lists() {
             Recommender::build(&store).resolve_list(&store, &spec, customer, None, at(20), &[]);
         assert_eq!(first, again);
     }
+}
+
+// ----- auto
+
+/// A shop where what a customer buys next has nothing to do with what they
+/// bought before: each of 400 customers orders twice (day 10, and day 45 in
+/// the validation window before day 60), each time a product drawn with a
+/// popularity skew (two the first time), independently of the past.
+fn popularity_only_shop() -> Store {
+    const IDS: [&str; 10] = ["P0", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "P9"];
+    let items: Vec<Item> = IDS.iter().map(|id| item(id, "Product", "All")).collect();
+    let mut events = Events::default();
+    let mut state: u64 = 42;
+    let mut draw = || {
+        // The smaller of two uniform draws: P0 the most popular, P9 the least.
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % 10
+        };
+        uniform().min(uniform())
+    };
+    for n in 0..400 {
+        let customer = format!("c{n}");
+        let (first, also, second) = (draw(), draw(), draw());
+        events.order(&customer, 10, &[IDS[first], IDS[also]]);
+        events.order(&customer, 45, &[IDS[second]]);
+    }
+    shop(items, &events)
+}
+
+/// A shop with planted structure: buyers of A1 go on to buy A2, buyers of
+/// B1 go on to buy B2 (seen in an earlier cohort, before the validation
+/// window, and again in it), while C is the bestseller everyone buys.
+fn planted_shop(extra: impl Fn(&mut Events)) -> Store {
+    let items = vec![
+        item("C", "Coffee", "Pantry"),
+        item("A1", "Tent", "Camping"),
+        item("A2", "Stove", "Camping"),
+        item("B1", "Novel", "Books"),
+        item("B2", "Sequel", "Books"),
+    ];
+    let mut events = Events::default();
+    for n in 0..300 {
+        events.order(&format!("coffee{n}"), 20, &["C"]);
+    }
+    for (group, first, next) in [("a", "A1", "A2"), ("b", "B1", "B2")] {
+        for n in 0..100 {
+            let earlier = format!("{group}-early{n}");
+            events
+                .order(&earlier, 2, &[first])
+                .order(&earlier, 12, &[next]);
+            let later = format!("{group}-late{n}");
+            events
+                .order(&later, 10, &[first])
+                .order(&later, 45, &[next]);
+        }
+    }
+    // A customer who bought the tent during the window.
+    events.order("me", 50, &["A1"]);
+    extra(&mut events);
+    shop(items, &events)
+}
+
+#[test]
+fn auto_picks_bestsellers_where_only_popularity_predicts() {
+    let store = popularity_only_shop();
+    for protocol in [Protocol::All, Protocol::New] {
+        let choice = super::auto::choose(&store, at(60), protocol);
+        assert_eq!(choice.source, "bestsellers", "{choice:?}");
+        // The personalised sources found something, and did worse.
+        assert!(choice.why.contains("next_purchase 0."), "{}", choice.why);
+        assert!(
+            !choice.why.contains("next_purchase 0.000"),
+            "{}",
+            choice.why
+        );
+    }
+}
+
+#[test]
+fn auto_picks_a_personalised_source_where_purchases_predict_the_next() {
+    let store = planted_shop(|_| {});
+    let choice = super::auto::choose(&store, at(60), Protocol::New);
+    assert_ne!(choice.source, "bestsellers", "{choice:?}");
+    assert!(choice.why.contains("× bestsellers on"), "{}", choice.why);
+    // A list with `source: auto` uses the winner, and says which it is.
+    let spec = list(Source::Auto, open(), 1);
+    let model = Recommender::build_before(&store, at(60));
+    let me = store.customer_ix("me").unwrap();
+    let resolved = model.resolve_list(&store, &spec, me, None, at(60), &[]);
+    assert_eq!(ids(&store, &resolved), vec!["A2".to_string()]);
+    assert_ne!(resolved.items[0].source, SourceKind::Auto);
+    assert_eq!(model.auto_choices().len(), 1);
+}
+
+#[test]
+fn auto_never_reads_data_at_or_after_now() {
+    let choose = |store: &Store| super::auto::choose(store, at(60), Protocol::New);
+    let before = choose(&planted_shop(|_| {}));
+    // From day 60 on, everybody buys only coffee: had the choice looked at
+    // it, bestsellers would win.
+    let after = choose(&planted_shop(|events| {
+        for n in 0..100 {
+            for group in ["a", "b"] {
+                events.order(&format!("{group}-late{n}"), 60, &["C"]);
+                events.order(&format!("{group}-early{n}"), 75, &["C"]);
+            }
+        }
+    }));
+    assert_eq!(before, after);
 }

@@ -123,7 +123,7 @@ fn backtest_refuses_a_split_outside_the_data_or_with_nobody_to_evaluate_and_unkn
         (run.code, run.stderr.as_str()),
         (
             1,
-            "error: unknown source `magic`; the sources a backtest can compare are: bestsellers, new_arrivals, order_reminders, cross_sell, cross_sell+bestsellers, similar_customers, next_purchase, upgrade, ecosystem\n"
+            "error: unknown source `magic`; the sources a backtest can compare are: bestsellers, new_arrivals, order_reminders, cross_sell, cross_sell+bestsellers, similar_customers, next_purchase, auto, upgrade, ecosystem\n"
         )
     );
 }

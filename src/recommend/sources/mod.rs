@@ -84,6 +84,8 @@ pub(crate) fn run(
         Source::Upgrade { .. } => upgrade::run(context, seeds, sink),
         Source::Ecosystem { .. } => ecosystem::run(context, seeds, sink),
         Source::Manual { ids } => manual::run(context, ids, sink),
+        // Resolved to the source it chose before any source runs (`resolve.rs`).
+        Source::Auto => {}
     }
 }
 
