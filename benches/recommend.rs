@@ -3,7 +3,9 @@
 //! wall time, the CPU time (how many cores were busy), the per-recipient
 //! latency and the peak memory.
 //!
-//! `cargo bench --bench recommend -- --store /tmp/xsell-1m`, where the folder
+//! `cargo bench --bench recommend -- --store /tmp/xsell-1m [--picks SOURCE]`
+//! (the second list's source: `similar_customers` by default; `next_purchase`
+//! or `auto` to time those), where the folder
 //! holds `catalog.csv`, `customers.csv` and `events.csv` as written by
 //! `xsell generate --customers 1000000 --out /tmp/xsell-1m` (generated there
 //! first if missing; never commit it).
@@ -59,7 +61,9 @@ fn main() {
         store.orders().len(),
         started.elapsed().as_secs_f64()
     );
-    let campaign = bench_campaign(store);
+    let picks = argument("--picks").unwrap_or_else(|| "similar_customers".to_string());
+    println!("second list: source {picks}");
+    let campaign = bench_campaign(store, &picks);
     let now = store.last_event_ts().map_or(0, |t| t + 1);
     println!("threads: {}", rayon::current_num_threads());
 
@@ -127,9 +131,11 @@ customers = { path = "customers.csv" }
 events = { path = "events.csv" }
 "#;
 
-fn bench_campaign(store: &xsell::data::Store) -> campaign::Campaign {
+fn bench_campaign(store: &xsell::data::Store, picks: &str) -> campaign::Campaign {
     let display = Path::new("campaigns/bench.yaml");
-    let text: std::sync::Arc<str> = CAMPAIGN.into();
+    let text: std::sync::Arc<str> = CAMPAIGN
+        .replace("source: similar_customers", &format!("source: {picks}"))
+        .into();
     let raw = campaign::parse(display, &text).expect("campaign parses");
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
     let context = CheckContext {

@@ -101,8 +101,7 @@ pub(crate) fn choose(store: &Store, now: i64, protocol: Protocol) -> AutoChoice 
         (
             &contenders[best],
             format!(
-                "{verdict} on this shop's last {WINDOW_DAYS} days ({customers} customers, {} protocol; NDCG@10: {})",
-                protocol.name(),
+                "{verdict} on this shop's last {WINDOW_DAYS} days ({customers} customers; NDCG@10: {})",
                 figures.join(", "),
             ),
         )

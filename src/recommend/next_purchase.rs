@@ -35,7 +35,8 @@ use crate::data::{ProductIx, Store};
 pub const LAMBDA: f64 = 250.0;
 /// Products in the model at most (the most bought). The inverse grows with
 /// the cube of the products: Online Retail's 3,113 take about 9 s on two
-/// cores, 5,000 would take about 40 s.
+/// cores, 5,000 would take about 40 s; the model keeps 8 bytes per pair
+/// (200 MB at 5,000).
 pub const MAX_PRODUCTS: usize = 5_000;
 
 const NONE: u32 = u32::MAX;
@@ -48,6 +49,8 @@ pub(crate) struct NextPurchase {
     products: Vec<ProductIx>,
     /// `weights[i * n + j]`: weight(products[i] → products[j]).
     weights: Vec<f32>,
+    /// `together[i * n + j]`: customers who bought both (for the reasons).
+    together: Vec<u32>,
 }
 
 /// A product the model suggests, with the owned product that weighs most for it.
@@ -56,6 +59,8 @@ pub(crate) struct Predicted {
     pub product: ProductIx,
     pub score: f64,
     pub because: ProductIx,
+    /// Customers who bought both `because` and `product`.
+    pub together: u32,
 }
 
 impl NextPurchase {
@@ -71,7 +76,7 @@ impl NextPurchase {
             slot[*product as usize] = row as u32;
         }
         let n = ranked.len();
-        let mut gram = vec![0.0f64; n * n];
+        let mut together = vec![0u32; n * n];
         let mut rows: Vec<usize> = Vec::new();
         for customer in 0..purchases.customer_count() as u32 {
             rows.clear();
@@ -85,10 +90,11 @@ impl NextPurchase {
             );
             for a in &rows {
                 for b in &rows {
-                    gram[a * n + b] += 1.0;
+                    together[a * n + b] += 1;
                 }
             }
         }
+        let mut gram: Vec<f64> = together.iter().map(|c| f64::from(*c)).collect();
         for i in 0..n {
             gram[i * n + i] += LAMBDA;
         }
@@ -109,6 +115,7 @@ impl NextPurchase {
             slot,
             products: ranked,
             weights,
+            together,
         }
     }
 
@@ -117,7 +124,8 @@ impl NextPurchase {
     pub(crate) fn predict(&self, owned: impl Iterator<Item = ProductIx>) -> Vec<Predicted> {
         let n = self.products.len();
         let mut scores = vec![0.0f64; n];
-        let mut strongest = vec![(0.0f32, NONE); n];
+        // Per product: the strongest weight, and the row and product it came from.
+        let mut strongest = vec![(0.0f32, NONE, NONE); n];
         for product in owned {
             let Some(&row) = self.slot.get(product as usize) else {
                 continue;
@@ -129,7 +137,7 @@ impl NextPurchase {
             for (j, weight) in weights.iter().enumerate() {
                 scores[j] += f64::from(*weight);
                 if *weight > strongest[j].0 {
-                    strongest[j] = (*weight, product);
+                    strongest[j] = (*weight, row, product);
                 }
             }
         }
@@ -137,10 +145,14 @@ impl NextPurchase {
             .iter()
             .enumerate()
             .filter(|(j, score)| **score > 0.0 && strongest[*j].1 != NONE)
-            .map(|(j, score)| Predicted {
-                product: self.products[j],
-                score: *score,
-                because: strongest[j].1,
+            .map(|(j, score)| {
+                let (_, row, because) = strongest[j];
+                Predicted {
+                    product: self.products[j],
+                    score: *score,
+                    because,
+                    together: self.together[row as usize * n + j],
+                }
             })
             .collect();
         predicted.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.product.cmp(&b.product)));

@@ -196,9 +196,11 @@ fn plan_by_customer(
 fn shards_plan_exactly_what_the_whole_would_send_their_customers() {
     let workspace = workspace();
     // A purchase moment (cross-sell: complements learnt from everyone's
-    // orders and views), a cart and a newsletter.
+    // orders and views), a cart, a newsletter, and `source: auto` (its
+    // choice, backtested on everyone's orders, is the same in every shard).
     for (campaign, now) in [
         ("post-purchase-completion", "2026-11-16T09:00:00Z"),
+        ("reactivation", "2026-11-16T09:00:00Z"),
         ("cart-abandoned", "2026-11-16T09:00:00Z"),
         ("spring-seasonal", SPRING_NOW),
     ] {

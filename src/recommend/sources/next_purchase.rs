@@ -6,7 +6,6 @@
 use super::super::reason::Why;
 use super::super::resolve::Context;
 use super::{Candidate, Sink};
-use crate::data::ProductIx;
 
 pub(crate) fn run(context: &Context<'_>, sink: &mut Sink<'_>) {
     let model = context.model.next_purchase(context.store);
@@ -17,32 +16,11 @@ pub(crate) fn run(context: &Context<'_>, sink: &mut Sink<'_>) {
             score: predicted.score,
             why: Why::NextPurchase {
                 because: predicted.because,
-                together: bought_both(context, predicted.because, predicted.product),
+                together: predicted.together,
             },
         };
         if sink(candidate).is_break() {
             return;
         }
     }
-}
-
-/// Customers (before the models' cutoff) who bought both products.
-fn bought_both(context: &Context<'_>, a: ProductIx, b: ProductIx) -> u32 {
-    let (a, b) = (
-        context.model.purchases.buyers(a),
-        context.model.purchases.buyers(b),
-    );
-    let (mut i, mut j, mut both) = (0, 0, 0);
-    while i < a.len() && j < b.len() {
-        match a[i].customer.cmp(&b[j].customer) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                both += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    both
 }
