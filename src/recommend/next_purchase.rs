@@ -33,6 +33,16 @@ use crate::data::{ProductIx, Store};
 /// (new-product HitRate@10 for λ = 10, 50, 100, 250, 500, 1000:
 /// 0.538, 0.556, 0.569, 0.583, 0.569, 0.548).
 pub const LAMBDA: f64 = 250.0;
+/// What buying a product again is worth: an owned product's score gains
+/// `REORDER_WEIGHT × ln(1 + order lines of it)`. EASE never suggests a
+/// product on its own strength (its self-weight is zero); where owned
+/// products may be suggested (`exclude_purchased: false`, the "all"
+/// protocol) this makes the list blend reminders with new products, ranked
+/// together. Lists that leave owned products out are unaffected. Chosen on
+/// the same March validation window ("all" HitRate@10 / NDCG@10 for 0, 0.05,
+/// 0.1, 0.2, 0.4, 0.8: 0.743/0.273, 0.803/0.310, 0.801/0.328, 0.805/0.340,
+/// **0.810/0.348**, 0.808/0.345).
+pub const REORDER_WEIGHT: f64 = 0.4;
 /// Products in the model at most (the most bought). The inverse grows with
 /// the cube of the products: Online Retail's 3,113 take about 9 s on two
 /// cores, 5,000 would take about 40 s; the model keeps 8 bytes per pair
@@ -61,6 +71,8 @@ pub(crate) struct Predicted {
     pub because: ProductIx,
     /// Customers who bought both `because` and `product`.
     pub together: u32,
+    /// Order lines of `product` the customer already has (0: a new product).
+    pub owned_times: u32,
 }
 
 impl NextPurchase {
@@ -119,20 +131,23 @@ impl NextPurchase {
         }
     }
 
-    /// Every product with a positive score for someone who bought `owned`,
-    /// best first (ties by position).
-    pub(crate) fn predict(&self, owned: impl Iterator<Item = ProductIx>) -> Vec<Predicted> {
+    /// Every product with a positive score for someone who bought `owned`
+    /// (product, order lines of it), best first (ties by position).
+    pub(crate) fn predict(&self, owned: &[(ProductIx, u32)]) -> Vec<Predicted> {
         let n = self.products.len();
         let mut scores = vec![0.0f64; n];
+        let mut owned_times = vec![0u32; n];
         // Per product: the strongest weight, and the row and product it came from.
         let mut strongest = vec![(0.0f32, NONE, NONE); n];
-        for product in owned {
+        for &(product, times) in owned {
             let Some(&row) = self.slot.get(product as usize) else {
                 continue;
             };
             if row == NONE {
                 continue;
             }
+            owned_times[row as usize] = times;
+            scores[row as usize] += REORDER_WEIGHT * f64::from(times).ln_1p();
             let weights = &self.weights[row as usize * n..(row as usize + 1) * n];
             for (j, weight) in weights.iter().enumerate() {
                 scores[j] += f64::from(*weight);
@@ -144,14 +159,19 @@ impl NextPurchase {
         let mut predicted: Vec<Predicted> = scores
             .iter()
             .enumerate()
-            .filter(|(j, score)| **score > 0.0 && strongest[*j].1 != NONE)
+            .filter(|(j, score)| **score > 0.0 && (strongest[*j].1 != NONE || owned_times[*j] > 0))
             .map(|(j, score)| {
                 let (_, row, because) = strongest[j];
                 Predicted {
                     product: self.products[j],
                     score: *score,
                     because,
-                    together: self.together[row as usize * n + j],
+                    together: if row == NONE {
+                        0
+                    } else {
+                        self.together[row as usize * n + j]
+                    },
+                    owned_times: owned_times[j],
                 }
             })
             .collect();

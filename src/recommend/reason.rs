@@ -39,6 +39,10 @@ pub(crate) enum Why {
         because: ProductIx,
         together: u32,
     },
+    /// An owned product, suggested again (order lines of it so far).
+    BuyAgain {
+        times: u32,
+    },
     Upgrade {
         from: ProductIx,
         step: Step,
@@ -110,6 +114,10 @@ impl Why {
                 plural(together, "customer"),
                 name(because)
             ),
+            Why::BuyAgain { times } => match times {
+                1 => "you bought it before".to_string(),
+                n => format!("you have bought it {n} times"),
+            },
             Why::NextPurchase { because, together } => format!(
                 "goes with {} you bought ({} bought both)",
                 name(because),

@@ -1066,6 +1066,53 @@ fn next_purchase_finds_a_planted_complement_and_not_the_staple_bought_with_every
 }
 
 #[test]
+fn next_purchase_blends_buying_again_with_new_products_only_where_owned_ones_are_allowed() {
+    let items = vec![
+        item("TENT", "Tent", "Camping"),
+        item("STOVE", "Camping Stove", "Camping Kitchen"),
+        item("GAS", "Gas Canister", "Camping Kitchen"),
+    ];
+    let mut events = Events::default();
+    for n in 0..600 {
+        let c = format!("c{n}");
+        events.order(&c, 5, &["TENT", "STOVE"]);
+    }
+    // A regular: four canisters so far, and the stove and tent.
+    events
+        .order("me", 1, &["GAS"])
+        .order("me", 4, &["GAS"])
+        .order("me", 8, &["GAS", "TENT"])
+        .order("me", 12, &["GAS"]);
+    let store = shop(items, &events);
+    let again = list(Source::NextPurchase, open(), 3);
+    let picked_again = picked(&store, &resolve(&store, &again, "me", None, 30));
+    assert!(
+        picked_again.contains(&(
+            "GAS".to_string(),
+            "next_purchase",
+            "you have bought it 4 times".to_string()
+        )),
+        "{picked_again:?}"
+    );
+    assert!(
+        picked_again.iter().any(|(id, _, _)| id == "STOVE"),
+        "{picked_again:?}"
+    );
+    let only_new = list(
+        Source::NextPurchase,
+        Filters {
+            exclude_purchased: ExcludePurchased::Ever,
+            ..open()
+        },
+        3,
+    );
+    assert_eq!(
+        ids(&store, &resolve(&store, &only_new, "me", None, 30)),
+        vec!["STOVE".to_string()]
+    );
+}
+
+#[test]
 fn similar_customers_suggests_what_buyers_of_the_same_products_bought() {
     let mut items = vec![
         item("BOOK1", "Book One", "Books"),

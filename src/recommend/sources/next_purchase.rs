@@ -1,23 +1,37 @@
 //! `next_purchase`: what the customer's purchases, taken together, predict
 //! they buy next (see `next_purchase.rs` one level up). The reason names the
 //! product bought that weighs most for the suggestion, and how many
-//! customers bought both.
+//! customers bought both; a product the customer already buys (where the
+//! list allows owned products) is suggested as buying it again.
 
 use super::super::reason::Why;
 use super::super::resolve::Context;
 use super::{Candidate, Sink};
+use crate::data::ProductIx;
 
 pub(crate) fn run(context: &Context<'_>, sink: &mut Sink<'_>) {
     let model = context.model.next_purchase(context.store);
-    let owned = context.history.owned().iter().map(|o| o.product);
-    for predicted in model.predict(owned) {
+    let owned: Vec<(ProductIx, u32)> = context
+        .history
+        .owned()
+        .iter()
+        .map(|o| (o.product, o.times))
+        .collect();
+    for predicted in model.predict(&owned) {
+        let why = if predicted.owned_times > 0 {
+            Why::BuyAgain {
+                times: predicted.owned_times,
+            }
+        } else {
+            Why::NextPurchase {
+                because: predicted.because,
+                together: predicted.together,
+            }
+        };
         let candidate = Candidate {
             product: predicted.product,
             score: predicted.score,
-            why: Why::NextPurchase {
-                because: predicted.because,
-                together: predicted.together,
-            },
+            why,
         };
         if sink(candidate).is_break() {
             return;
