@@ -102,7 +102,7 @@ fn a_week_of_cron_runs() {
                 assert!(a.status.success() && b.status.success(), "{a:?}\n{b:?}");
             } else if t == time("2026-11-16T08:00:00Z") {
                 // The weekly newsletter's run, killed with SIGKILL as soon as it is sending; the next run carries on.
-                let before = server.messages().len();
+                let before = server.count();
                 let mut child = workspace
                     .command(&["--now", &t.to_rfc3339(), "run", "--transport", &url])
                     .stdout(Stdio::null())
@@ -110,7 +110,7 @@ fn a_week_of_cron_runs() {
                     .spawn()
                     .unwrap();
                 let deadline = std::time::Instant::now() + Duration::from_secs(20);
-                while server.messages().len() == before
+                while server.count() == before
                     && child.try_wait().unwrap().is_none()
                     && std::time::Instant::now() < deadline
                 {
@@ -122,7 +122,7 @@ fn a_week_of_cron_runs() {
                 );
                 child.kill().unwrap();
                 child.wait().unwrap();
-                killed_after = server.messages().len() - before;
+                killed_after = server.wait_for(before + 1) - before;
             } else {
                 run_at(t);
             }

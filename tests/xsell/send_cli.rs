@@ -119,7 +119,7 @@ fn kill_9_at_random_points_loses_nothing_and_duplicates_nothing() {
         random ^= random << 13;
         random ^= random >> 7;
         random ^= random << 17;
-        let before = server.messages().len();
+        let before = server.count();
         let mut child = workspace
             .command(&[
                 "--now",
@@ -135,7 +135,7 @@ fn kill_9_at_random_points_loses_nothing_and_duplicates_nothing() {
             .unwrap();
         // Wait until this attempt is sending, then kill it a little later.
         let start = Instant::now();
-        while server.messages().len() == before
+        while server.count() == before
             && start.elapsed() < Duration::from_secs(30)
             && child.try_wait().unwrap().is_none()
         {
