@@ -11,6 +11,10 @@ use std::time::Instant;
 use xsell::config::Config;
 use xsell::generate::{GenerateOptions, generate};
 
+#[path = "support/mod.rs"]
+mod support;
+use support::peak_rss_kib;
+
 fn main() {
     let customers = argument("--customers").unwrap_or(1_000_000);
     let dir = large_store(customers);
@@ -87,16 +91,4 @@ fn large_store(customers: usize) -> PathBuf {
         generate(&options, &dir.join("data")).expect("generate");
     }
     dir
-}
-
-/// Peak resident set size of this process, in KiB (Linux `VmHWM`).
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -45,6 +45,10 @@ lists:
     on_empty: omit_block
 ";
 
+#[path = "support/mod.rs"]
+mod support;
+use support::peak_rss_kib;
+
 fn main() {
     let store_dir =
         argument("--store").map_or_else(|| PathBuf::from("/tmp/xsell-1m"), PathBuf::from);
@@ -183,14 +187,4 @@ fn cpu_seconds() -> f64 {
     };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Peak resident memory (VmHWM) in KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }

@@ -28,6 +28,10 @@ use xsell::workspace::Workspace;
 
 const SENT_AT: &str = "2026-11-08T09:00:00Z";
 
+#[path = "support/mod.rs"]
+mod support;
+use support::write_config;
+
 fn main() {
     let data = std::env::args()
         .skip(1)
@@ -182,34 +186,4 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
     }
-}
-
-fn write_config(dir: &Path, data: &Path) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = format!(
-        r#"
-campaigns = "{campaigns}"
-templates = "{templates}"
-
-[sender]
-from = "Bench <bench@shop.example>"
-
-[unsubscribe]
-url = "https://shop.example/unsubscribe?token={{token}}"
-
-[data]
-catalog = {{ path = "{data}/catalog.csv" }}
-customers = {{ path = "{data}/customers.csv" }}
-events = {{ path = "{data}/events.csv" }}
-
-[caps]
-max = "2/7d"
-min_gap = "16h"
-quiet_hours = {{ start = "21:00", end = "08:00" }}
-"#,
-        campaigns = repo.join("campaigns").display(),
-        templates = repo.join("templates").display(),
-        data = data.display(),
-    );
-    std::fs::write(dir.join("xsell.toml"), config).expect("write xsell.toml");
 }

@@ -20,6 +20,10 @@ use xsell::recommend::Recommender;
 use xsell::shard::Shard;
 use xsell::signing::SigningKey;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::{peak_rss_kib, write_config};
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
@@ -206,45 +210,4 @@ fn digest(campaign: &str, message: &[u8]) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&hasher.finalize()[..8]);
     u64::from_be_bytes(first)
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn write_config(dir: &Path, data: &Path) {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = format!(
-        r#"
-campaigns = "{campaigns}"
-templates = "{templates}"
-
-[sender]
-from = "Bench <bench@shop.example>"
-
-[unsubscribe]
-url = "https://shop.example/unsubscribe?token={{token}}"
-
-[data]
-catalog = {{ path = "{data}/catalog.csv" }}
-customers = {{ path = "{data}/customers.csv" }}
-events = {{ path = "{data}/events.csv" }}
-
-[caps]
-max = "2/7d"
-min_gap = "16h"
-quiet_hours = {{ start = "21:00", end = "08:00" }}
-"#,
-        campaigns = repo.join("campaigns").display(),
-        templates = repo.join("templates").display(),
-        data = data.display(),
-    );
-    std::fs::write(dir.join("xsell.toml"), config).expect("config");
 }

@@ -132,7 +132,7 @@ impl NextPurchase {
     }
 
     /// Every product with a positive score for someone who bought `owned`
-    /// (product, order lines of it), best first (ties by position).
+    /// (product, order lines of it), by position (the source ranks them).
     pub(crate) fn predict(&self, owned: &[(ProductIx, u32)]) -> Vec<Predicted> {
         let n = self.products.len();
         let mut scores = vec![0.0f64; n];
@@ -156,7 +156,7 @@ impl NextPurchase {
                 }
             }
         }
-        let mut predicted: Vec<Predicted> = scores
+        scores
             .iter()
             .enumerate()
             .filter(|(j, score)| **score > 0.0 && (strongest[*j].1 != NONE || owned_times[*j] > 0))
@@ -174,9 +174,7 @@ impl NextPurchase {
                     owned_times: owned_times[j],
                 }
             })
-            .collect();
-        predicted.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.product.cmp(&b.product)));
-        predicted
+            .collect()
     }
 }
 

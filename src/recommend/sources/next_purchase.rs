@@ -6,7 +6,7 @@
 
 use super::super::reason::Why;
 use super::super::resolve::Context;
-use super::{Candidate, Sink};
+use super::{Candidate, Sink, offer_by_score};
 use crate::data::ProductIx;
 
 pub(crate) fn run(context: &Context<'_>, sink: &mut Sink<'_>) {
@@ -17,24 +17,23 @@ pub(crate) fn run(context: &Context<'_>, sink: &mut Sink<'_>) {
         .iter()
         .map(|o| (o.product, o.times))
         .collect();
-    for predicted in model.predict(&owned) {
-        let why = if predicted.owned_times > 0 {
-            Why::BuyAgain {
-                times: predicted.owned_times,
-            }
-        } else {
-            Why::NextPurchase {
-                because: predicted.because,
-                together: predicted.together,
-            }
-        };
-        let candidate = Candidate {
+    let candidates = model
+        .predict(&owned)
+        .into_iter()
+        .map(|predicted| Candidate {
             product: predicted.product,
             score: predicted.score,
-            why,
-        };
-        if sink(candidate).is_break() {
-            return;
-        }
-    }
+            why: if predicted.owned_times > 0 {
+                Why::BuyAgain {
+                    times: predicted.owned_times,
+                }
+            } else {
+                Why::NextPurchase {
+                    because: predicted.because,
+                    together: predicted.together,
+                }
+            },
+        })
+        .collect();
+    offer_by_score(candidates, sink);
 }
