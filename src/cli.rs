@@ -159,8 +159,12 @@ pub enum Command {
         #[command(subcommand)]
         command: OfferCommand,
     },
-    /// Print the JSON Schema of campaign files (for editor autocompletion).
-    Schema,
+    /// Print the JSON Schema of campaign or placement files (for editor autocompletion).
+    Schema {
+        /// Which files: `campaign` (campaigns/*.yaml) or `placement` (placements/*.yaml).
+        #[arg(value_enum, default_value_t = SchemaKind::Campaign)]
+        kind: SchemaKind,
+    },
     /// Write a synthetic example shop (catalog, customers, events) as CSV.
     #[command(args_conflicts_with_subcommands = true)]
     Generate {
@@ -379,4 +383,11 @@ pub fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
 
 fn parse_duration_arg(text: &str) -> Result<chrono::TimeDelta, String> {
     crate::units::parse_duration(text)
+}
+
+/// The files `xsell schema` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaKind {
+    Campaign,
+    Placement,
 }

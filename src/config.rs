@@ -39,6 +39,22 @@ pub struct Config {
     pub preview: PreviewSettings,
     pub templates_dir: PathBuf,
     pub campaigns_dir: PathBuf,
+    pub placements_dir: PathBuf,
+    pub site: Site,
+}
+
+/// What `xsell listen` serves to the shop's site: placements and the
+/// landing page a message's "see more" link opens.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// A URL with `{token}`: the landing page of one message
+    /// (`{{ more_url }}` in templates). Default: the unsubscribe URL's
+    /// origin with `/p/{token}`.
+    pub landing_url: String,
+    /// Name of the environment variable holding the placements API key.
+    pub api_key_env: String,
+    /// Origins allowed to call the placements API from a browser (CORS).
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -336,8 +352,20 @@ struct RawConfig {
     run: RawRun,
     #[serde(default)]
     preview: RawPreview,
+    #[serde(default)]
+    site: RawSite,
     templates: Option<String>,
     campaigns: Option<String>,
+    placements: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSite {
+    landing_url: Option<Spanned<String>>,
+    api_key_env: Option<String>,
+    #[serde(default)]
+    cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -588,6 +616,32 @@ impl Checker<'_> {
         ));
     }
 
+    fn site(&mut self, raw: RawSite, unsubscribe_url: &str) -> Site {
+        let landing_url = match raw.landing_url {
+            Some(url)
+                if url.get_ref().contains("{token}") && url.get_ref().starts_with("https://") =>
+            {
+                url.into_inner()
+            }
+            Some(url) => {
+                self.problem(
+                    &url,
+                    "`site.landing_url` must be an https:// URL containing `{token}`",
+                );
+                String::new()
+            }
+            None => url::Url::parse(unsubscribe_url)
+                .ok()
+                .map(|u| format!("{}/p/{{token}}", u.origin().ascii_serialization()))
+                .unwrap_or_default(),
+        };
+        Site {
+            landing_url,
+            api_key_env: raw.api_key_env.unwrap_or_else(|| "XSELL_API_KEY".to_string()),
+            cors_origins: raw.cors_origins,
+        }
+    }
+
     fn path(&self, text: &str) -> PathBuf {
         self.root.join(text)
     }
@@ -816,6 +870,8 @@ impl Checker<'_> {
         };
         let templates_dir = self.path(raw.templates.as_deref().unwrap_or("templates"));
         let campaigns_dir = self.path(raw.campaigns.as_deref().unwrap_or("campaigns"));
+        let placements_dir = self.path(raw.placements.as_deref().unwrap_or("placements"));
+        let site = self.site(raw.site, &unsubscribe.url);
 
         match (self.problems.is_empty(), sender) {
             (true, Some(sender)) => Ok(Config {
@@ -835,6 +891,8 @@ impl Checker<'_> {
                 preview,
                 templates_dir,
                 campaigns_dir,
+                placements_dir,
+                site,
             }),
             _ => {
                 self.problems.0.sort_by_key(|p| (p.line, p.column));

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod listen;
 pub mod money;
 pub mod offer;
+pub mod placement;
 pub mod plan;
 pub mod preview;
 pub mod recommend;

@@ -31,7 +31,11 @@ pub struct Inspection {
     pub config: Option<Config>,
     pub loaded: Option<data::Loaded>,
     pub campaigns: Vec<Campaign>,
+    pub placements: Vec<crate::placement::Placement>,
     pub problems: Diagnostics,
+    /// Problems of placement files: kept apart, since a broken placement
+    /// concerns `xsell listen` and `check`, never what is sent.
+    pub placement_problems: Diagnostics,
 }
 
 /// Opens as much of the workspace as can be opened, collecting every problem.
@@ -51,7 +55,9 @@ pub fn inspect_shard(root: &Path, shard: Option<crate::shard::Shard>) -> Inspect
                 config: None,
                 loaded: None,
                 campaigns: Vec::new(),
+                placements: Vec::new(),
                 problems,
+                placement_problems: Diagnostics::default(),
             };
         }
     };
@@ -69,11 +75,15 @@ pub fn inspect_shard(root: &Path, shard: Option<crate::shard::Shard>) -> Inspect
     };
     let (campaigns, found) = campaign::load_all(&config.campaigns_dir, root, &context);
     problems.extend(found);
+    let (placements, placement_problems) =
+        crate::placement::load_all(&config.placements_dir, root, &context);
     Inspection {
         config: Some(config),
         loaded,
         campaigns,
+        placements,
         problems,
+        placement_problems,
     }
 }
 
@@ -87,6 +97,7 @@ impl Workspace {
                 loaded: Some(loaded),
                 campaigns,
                 problems,
+                ..
             } if problems.is_empty() => Ok(Workspace {
                 root: root.to_path_buf(),
                 config,

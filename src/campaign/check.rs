@@ -45,6 +45,30 @@ pub fn check_campaign(
     checker.problems.into_result(campaign)
 }
 
+/// Checks the smart lists of a file that is not a campaign (a placement):
+/// the same syntax and the same messages; `trigger` is the kind of moment
+/// whose products seed the lists (`seed: trigger`), if any.
+pub fn check_lists(
+    lists: &indexmap::IndexMap<String, RawList>,
+    trigger: Option<TriggerKind>,
+    display: &Path,
+    text: &Arc<str>,
+    context: &CheckContext<'_>,
+) -> Result<Vec<ListSpec>, Diagnostics> {
+    let mut checker = Checker {
+        display,
+        text,
+        context,
+        problems: Diagnostics::default(),
+    };
+    let specs = lists
+        .iter()
+        .map(|(name, list)| checker.list(name, list, trigger))
+        .collect();
+    checker.problems.0.sort_by_key(|p| (p.line, p.column));
+    checker.problems.into_result(specs)
+}
+
 struct Checker<'a> {
     display: &'a Path,
     text: &'a str,

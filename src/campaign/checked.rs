@@ -334,6 +334,30 @@ pub enum Source {
 }
 
 impl Source {
+    /// Whether the source reads the customer's own past (purchases, views):
+    /// for an anonymous visitor it finds nothing.
+    pub fn needs_history(&self) -> bool {
+        match self {
+            Source::Bestsellers { scope, .. } | Source::NewArrivals { scope, .. } => {
+                !matches!(
+                    scope,
+                    Scope::Catalog
+                        | Scope::Categories { .. }
+                        | Scope::Manufacturers { .. }
+                        | Scope::TriggerCategory
+                )
+            }
+            Source::CrossSell { seed } | Source::Upgrade { seed } | Source::Ecosystem { seed } => {
+                !matches!(seed, Seed::Trigger)
+            }
+            Source::OrderReminders
+            | Source::SimilarCustomers
+            | Source::NextPurchase
+            | Source::Auto => true,
+            Source::Manual { .. } => false,
+        }
+    }
+
     pub fn kind(&self) -> SourceKind {
         match self {
             Source::Bestsellers { .. } => SourceKind::Bestsellers,

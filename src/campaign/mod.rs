@@ -34,11 +34,21 @@ fn yaml_budget() -> serde_saphyr::Budget {
 
 /// Parses the text of one campaign file (syntax and shape only).
 pub fn parse(display: &Path, text: &str) -> Result<raw::RawCampaign, Diagnostic> {
+    parse_yaml(display, text, "campaign")
+}
+
+/// Parses a hand-written YAML file (a campaign, a placement) into its raw
+/// shape, within the same budgets; `what` names the kind of file in errors.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    display: &Path,
+    text: &str,
+    what: &str,
+) -> Result<T, Diagnostic> {
     if text.len() > MAX_CAMPAIGN_BYTES {
         return Err(Diagnostic::file(
             display,
             format!(
-                "campaign file is {} bytes; the limit is {MAX_CAMPAIGN_BYTES}",
+                "{what} file is {} bytes; the limit is {MAX_CAMPAIGN_BYTES}",
                 text.len()
             ),
         ));
@@ -201,8 +211,14 @@ pub fn load_file(
 
 /// The campaign files of a folder (`*.yaml`, `*.yml`), sorted by name.
 pub fn campaign_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    yaml_files(dir, "campaigns")
+}
+
+/// The YAML files of a folder (`*.yaml`, `*.yml`), sorted by name; `what`
+/// names the folder in errors.
+pub fn yaml_files(dir: &Path, what: &str) -> Result<Vec<PathBuf>, Diagnostic> {
     let entries = std::fs::read_dir(dir).map_err(|error| {
-        Diagnostic::file(dir, format!("cannot read the campaigns folder: {error}"))
+        Diagnostic::file(dir, format!("cannot read the {what} folder: {error}"))
     })?;
     let mut files: Vec<PathBuf> = entries
         .flatten()

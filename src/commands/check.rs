@@ -17,6 +17,8 @@ struct CheckReport<'a> {
     problems: &'a Diagnostics,
     tables: &'a [TableReport],
     campaigns: Vec<&'a str>,
+    /// On-site placements (`placements/*.yaml`), checked when no campaign is named.
+    placements: Vec<&'a str>,
     templates: usize,
     products: usize,
     customers: usize,
@@ -44,6 +46,10 @@ pub fn run(global: &Global, only: &[String]) -> Result<i32> {
         now,
     );
     inspection.problems.extend(template_problems);
+    if only.is_empty() {
+        let placement_problems = std::mem::take(&mut inspection.placement_problems);
+        inspection.problems.extend(placement_problems);
+    }
     for id in only {
         if !inspection.campaigns.iter().any(|c| &c.id == id)
             && !inspection
@@ -70,6 +76,11 @@ pub fn run(global: &Global, only: &[String]) -> Result<i32> {
         problems: &inspection.problems,
         tables,
         campaigns,
+        placements: if only.is_empty() {
+            inspection.placements.iter().map(|p| p.id.as_str()).collect()
+        } else {
+            Vec::new()
+        },
         templates: template_count,
         products: store.map_or(0, |s| s.products().len()),
         customers: store.map_or(0, |s| s.customers().len()),
@@ -144,8 +155,13 @@ fn print_text(report: &CheckReport<'_>) {
         );
         return;
     }
+    let placements = match report.placements.len() {
+        0 => String::new(),
+        1 => "1 placement, ".to_string(),
+        n => format!("{n} placements, "),
+    };
     println!(
-        "ok: {} campaigns, {} templates, {} products, {} customers, {} events",
+        "ok: {} campaigns, {placements}{} templates, {} products, {} customers, {} events",
         report.campaigns.len(),
         report.templates,
         thousands(report.products),

@@ -25,7 +25,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     let global = &cli.global;
     match &cli.command {
         Command::Check { campaigns } => check::run(global, campaigns),
-        Command::Schema => schema::run(),
+        Command::Schema { kind } => schema::run(*kind),
         Command::Plan {
             campaign,
             limit,

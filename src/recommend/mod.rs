@@ -198,7 +198,25 @@ impl ListResolver for Recommender {
         occurrence: Option<&Occurrence>,
         now: i64,
     ) -> Vec<ResolvedList> {
-        let history = history::History::of(store, customer, now);
+        self.resolve_lists(store, &campaign.lists, Some(customer), occurrence, now)
+    }
+}
+
+impl Recommender {
+    /// Resolves lists in order, each leaving out what the earlier ones took,
+    /// for a customer or (`None`) an anonymous visitor: no history, so only
+    /// the sources that need none can fill anything.
+    pub fn resolve_lists(
+        &self,
+        store: &Store,
+        lists: &[ListSpec],
+        customer: Option<CustomerIx>,
+        occurrence: Option<&Occurrence>,
+        now: i64,
+    ) -> Vec<ResolvedList> {
+        let history = customer.map_or_else(history::History::default, |customer| {
+            history::History::of(store, customer, now)
+        });
         let context = resolve::Context {
             store,
             model: self,
@@ -207,8 +225,7 @@ impl ListResolver for Recommender {
             history: &history,
         };
         let mut taken: Vec<ProductIx> = Vec::new();
-        campaign
-            .lists
+        lists
             .iter()
             .map(|spec| {
                 let list = resolve::resolve_list(&context, spec, &taken);
