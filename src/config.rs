@@ -43,6 +43,16 @@ pub struct Config {
     pub site: Site,
 }
 
+/// The path `xsell listen` answers landing pages on, from the landing URL
+/// (`https://shop.example/more/{token}` → `/more/{token}`); `None` when the
+/// URL is not https or its path does not end with `/{token}`.
+pub fn landing_route(landing_url: &str) -> Option<String> {
+    let rest = landing_url.strip_prefix("https://")?;
+    let path = &rest[rest.find('/')?..];
+    let prefix = path.strip_suffix("/{token}")?;
+    (!prefix.contains(['{', '}', '?', '#'])).then(|| format!("{prefix}/{{token}}"))
+}
+
 /// What `xsell listen` serves to the shop's site: placements and the
 /// landing page a message's "see more" link opens.
 #[derive(Debug, Clone)]
@@ -618,15 +628,11 @@ impl Checker<'_> {
 
     fn site(&mut self, raw: RawSite, unsubscribe_url: &str) -> Site {
         let landing_url = match raw.landing_url {
-            Some(url)
-                if url.get_ref().contains("{token}") && url.get_ref().starts_with("https://") =>
-            {
-                url.into_inner()
-            }
+            Some(url) if landing_route(url.get_ref()).is_some() => url.into_inner(),
             Some(url) => {
                 self.problem(
                     &url,
-                    "`site.landing_url` must be an https:// URL containing `{token}`",
+                    "`site.landing_url` must be an https:// URL whose path ends with `/{token}`, e.g. `https://shop.example/p/{token}`",
                 );
                 String::new()
             }

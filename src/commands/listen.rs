@@ -26,7 +26,7 @@ pub fn run(
         rate_per_client,
         undo_within: undo_within.num_seconds(),
     };
-    listen::run(options, |address| {
+    listen::run(options, global.explicit_now(), |address| {
         crate::stderr::note(&format!(
             "xsell listen: http://{address}/ (behind your TLS proxy; SIGTERM stops after the requests in flight)"
         ));

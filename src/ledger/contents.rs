@@ -4,7 +4,7 @@
 //! for a message that is sent, and with the record of a held-out moment for
 //! what the control group would have been shown (its baseline).
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use super::{Ledger, MessageKey, State, ledger_error};
@@ -18,6 +18,9 @@ pub struct Contents {
     pub variant: Option<String>,
     /// When the moment happened (Unix seconds).
     pub moment_at: i64,
+    /// The moment's products (ids), which seeded `seed: trigger` lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moment_products: Vec<String>,
     /// Every product shown, in order.
     #[serde(default)]
     pub shown: Vec<Shown>,
@@ -132,6 +135,30 @@ impl Ledger {
             })
             .map_err(fail)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(fail)
+    }
+
+    /// What one message showed, when it was sent (claimed or confirmed):
+    /// the landing page marks these products as the email's.
+    pub fn contents_of(
+        &self,
+        campaign: &str,
+        customer: &str,
+        occurrence: &str,
+    ) -> Result<Option<Contents>> {
+        let fail = |e| ledger_error(&self.path, e);
+        let text: Option<String> = self
+            .connection
+            .query_row(
+                "SELECT c.contents FROM message_contents c JOIN messages m
+                   ON m.campaign = c.campaign AND m.customer = c.customer AND m.occurrence = c.occurrence
+                 WHERE c.campaign = ?1 AND c.customer = ?2 AND c.occurrence = ?3
+                   AND m.state IN ('claimed', 'sent')",
+                params![campaign, customer, occurrence],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(fail)?;
+        Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
     }
 
     /// Addresses that left because of a campaign's message, by reason

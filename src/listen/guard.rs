@@ -102,7 +102,11 @@ pub async fn guard(
         // Refused before reading it; a body without a length is cut at the
         // same size by the body limit.
         (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response()
-    } else if path != "/healthz" && !path.starts_with("/webhooks/") && !shared.limiter.allow(client)
+    } else if path != "/healthz"
+        && !path.starts_with("/webhooks/")
+        // The shop's own servers (placements with the API key) are not one visitor.
+        && super::placements::caller(&shared, request.headers()) != super::placements::Caller::Shop
+        && !shared.limiter.allow(client)
     {
         (
             StatusCode::TOO_MANY_REQUESTS,

@@ -2,17 +2,24 @@
 //! reverse proxy. It answers the unsubscribe link every message carries —
 //! the RFC 8058 one-click POST that mail providers send, and the page a
 //! customer opens —, providers' bounce and complaint webhooks
-//! (`/webhooks/ses`, `/webhooks/postmark`, `/webhooks/mailgun`), and `/healthz` for the load
-//! balancer. It never serves
-//! previews or customer lists (that is `xsell serve`, on loopback).
+//! (`/webhooks/ses`, `/webhooks/postmark`, `/webhooks/mailgun`), the
+//! on-site placements API (`/api/placements/{id}`, see [`placements`]), the
+//! landing page a message's "see more" link opens (`/p/{token}`, see
+//! [`landing`]), and `/healthz` for the load balancer (with the time of the
+//! data in use). It never serves previews (that is `xsell serve`, on
+//! loopback). The store and models are reloaded when the data changes or on
+//! SIGHUP, and swapped whole ([`engine`]).
 //!
 //! Each unsubscribe is committed to the ledger before the answer; the next
 //! claim of any campaign sees it in its transaction. Requests are bounded
 //! (body and header sizes, a rate per client), logged without tokens or
 //! addresses, and finished before the service stops on SIGTERM.
 
+mod engine;
 mod guard;
+mod landing;
 mod page;
+mod placements;
 mod ses;
 mod unsubscribe;
 mod webhooks;
@@ -55,6 +62,11 @@ pub struct Shared {
     limiter: guard::RateLimiter,
     webhook_secrets: webhooks::Secrets,
     ses: ses::Ses,
+    /// The store, models, placements and campaigns in use (swapped by reloads).
+    engine: Arc<engine::Current>,
+    /// The placements API key (`[site] api_key_env`); `None`: unset, only
+    /// public placements answer.
+    api_key: Option<String>,
 }
 
 impl Shared {
@@ -68,8 +80,23 @@ const MAX_BODY_BYTES: usize = 4 * 1024;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     let path = shared.link.route();
+    let api = Router::new()
+        .route(
+            "/api/placements/{id}",
+            get(placements::get).post(placements::post),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            placements::cors,
+        ));
     Router::new()
+        .merge(api)
         .route("/healthz", get(unsubscribe::healthz))
+        .route(
+            &crate::config::landing_route(&shared.config.site.landing_url)
+                .unwrap_or_else(|| "/p/{token}".to_string()),
+            get(landing::page),
+        )
         .route(
             "/webhooks/{provider}",
             axum::routing::post(webhooks::receive),
@@ -85,8 +112,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// Opens the workspace and ledger, then serves until SIGTERM or Ctrl-C;
-/// `ready` gets the address once it listens.
-pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+/// `ready` gets the address once it listens. `now` fixes the time lists are
+/// resolved at (default: the data's newest event).
+pub fn run(options: Options, now: Option<i64>, ready: impl FnOnce(SocketAddr)) -> Result<()> {
     // Unsubscribes must keep working while a campaign file or template is
     // broken in git: only the config and the data are needed; the broken
     // rest is named and the campaigns that check are used for their names.
@@ -124,6 +152,30 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
         .iter()
         .map(|c| (c.id.clone(), c.name.clone()))
         .collect();
+    if !inspection.placement_problems.is_empty() {
+        crate::stderr::warning(&format!(
+            "placements left out ({} problem(s), see xsell check):\n{}",
+            inspection.placement_problems.len(),
+            inspection.placement_problems
+        ));
+    }
+    let api_key = std::env::var(&config.site.api_key_env)
+        .ok()
+        .filter(|k| !k.trim().is_empty());
+    if api_key.is_none() {
+        crate::stderr::note(&format!(
+            "{} is not set: only public placements answer, anonymously",
+            config.site.api_key_env
+        ));
+    }
+    let engine = Arc::new(engine::Current::new(engine::Engine::build(
+        loaded.store,
+        inspection.campaigns,
+        inspection.placements,
+        &config.templates_dir,
+        now,
+    )));
+    let (_watcher, reload) = engine::start_reloader(engine.clone(), &config, now)?;
     let shared = Arc::new(Shared {
         config,
         key,
@@ -135,6 +187,8 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
         limiter: guard::RateLimiter::new(options.rate_per_client),
         webhook_secrets: webhooks::Secrets::from_env(),
         ses: ses::Ses::from_env(),
+        engine,
+        api_key,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -149,6 +203,7 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
             .local_addr()
             .map_err(|e| Error::internal(format!("no local address: {e}")))?;
         ready(address);
+        tokio::spawn(reload_on_hangup(reload));
         axum::serve(
             listener,
             router(shared).into_make_service_with_connect_info::<SocketAddr>(),
@@ -157,6 +212,19 @@ pub fn run(options: Options, ready: impl FnOnce(SocketAddr)) -> Result<()> {
         .await
         .map_err(|e| Error::Failed(format!("the service stopped: {e}")))
     })
+}
+
+/// SIGHUP reloads the data (as `systemctl reload` does).
+async fn reload_on_hangup(reload: std::sync::mpsc::Sender<engine::Reload>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        if reload.send(engine::Reload::Signal).is_err() {
+            return;
+        }
+    }
 }
 
 /// SIGTERM (systemd, a load balancer's drain) or Ctrl-C: stop accepting,

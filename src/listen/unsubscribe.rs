@@ -166,7 +166,17 @@ async fn in_ledger<T: Send + 'static>(
 
 pub async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
     match in_ledger(&shared, |ledger| ledger.schema_version()).await {
-        Ok(_) => "ok\n".into_response(),
+        Ok(_) => {
+            let engine = shared.engine.get();
+            axum::Json(serde_json::json!({
+                "status": "ok",
+                "data_as_of": engine.data_as_of.map(crate::calendar::rfc3339),
+                "lists_as_of": crate::calendar::rfc3339(engine.now),
+                "loaded_at": crate::calendar::rfc3339(engine.loaded_at),
+                "placements": engine.placements.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            }))
+            .into_response()
+        }
         Err(error) => {
             crate::stderr::warning(&crate::commands::describe_error(&error));
             (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable\n").into_response()

@@ -101,6 +101,9 @@ pub struct MessageContext<'a> {
     pub offer: Option<OfferContext<'a>>,
     /// Signed, per recipient.
     pub unsubscribe_url: &'a str,
+    /// The message's landing page on the shop's site (signed, per message):
+    /// its products and more from the same lists. Empty without a landing URL.
+    pub more_url: String,
     /// `now` as a long date in the customer's time zone and language.
     pub today: String,
     pub year: String,
@@ -384,6 +387,17 @@ fn message_context<'a>(
             },
         }),
         unsubscribe_url,
+        more_url: super::landing::url(
+            &config.site.landing_url,
+            input.key,
+            &super::landing::MessageRef {
+                customer: customer.id.to_string(),
+                campaign: input.campaign.id.clone(),
+                occurrence: input
+                    .occurrence
+                    .map_or_else(|| crate::trigger::newsletter_key(None), |o| o.key.clone()),
+            },
+        ),
         today: date(input.now, DateStyle::Long),
         year: format::year(input.now, customer.timezone).to_string(),
     }
@@ -397,6 +411,30 @@ fn language_code(locale: &str) -> String {
     } else {
         "und".to_string()
     }
+}
+
+/// A product card for a visitor of the shop's site (`xsell listen`'s
+/// placements and landing page): prices in `currency` and `locale`, no
+/// offer, URLs with `memo`'s UTM parameters; `None` when the product is not
+/// sold in that currency.
+pub fn site_card<'a>(
+    store: &'a Store,
+    product: ProductIx,
+    currency: Currency,
+    locale: &'a str,
+    reason: &'a str,
+    memo: &'a Memo,
+) -> Option<ProductContext<'a>> {
+    let products = Products {
+        store,
+        currency,
+        locale,
+        offer: None,
+        tracker: &memo.tracker,
+        cards: &memo.cards,
+        dates: &memo.dates,
+    };
+    products.view(product, "", reason)
 }
 
 /// Turns products into what a product card shows, for one recipient.

@@ -50,6 +50,7 @@
 
 pub mod check;
 pub mod context;
+pub mod landing;
 pub mod dkim;
 pub mod filters;
 pub mod format;

@@ -356,6 +356,12 @@ pub fn contents(store: &Store, message: &PlannedMessage) -> Contents {
     Contents {
         variant: message.variant.clone(),
         moment_at: message.occurrence.at,
+        moment_products: message
+            .occurrence
+            .products
+            .iter()
+            .map(|p| store.product(*p).id.to_string())
+            .collect(),
         shown: message
             .lists
             .iter()
