@@ -193,7 +193,9 @@ fn answer(shared: &Shared, id: &str, headers: &HeaderMap, cart: Cart) -> Respons
         None => {
             let currency = match cart.currency.as_deref() {
                 None => default_currency,
-                Some(code) => match Currency::parse(code) {
+                Some(code) => match Currency::parse(code)
+                    .filter(|_| iso_currency::Currency::from_code(code).is_some())
+                {
                     Some(currency) => Some(currency),
                     None => {
                         return refuse(

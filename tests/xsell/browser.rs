@@ -42,6 +42,13 @@ impl Drop for Browser {
 impl Browser {
     /// Starts chromedriver on a free port and opens a headless Chromium session.
     pub fn start(width: u32, height: u32) -> Browser {
+        Browser::start_with(width, height, true)
+    }
+
+    /// [`Browser::start`] with the pages' JavaScript off (`javascript:
+    /// false`): what a page must work without. (WebDriver's own commands
+    /// still run.)
+    pub fn start_with(width: u32, height: u32, javascript: bool) -> Browser {
         for program in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 std::path::Path::new(program).exists(),
@@ -72,6 +79,7 @@ impl Browser {
                 "browserName": "chrome",
                 "goog:chromeOptions": {
                     "binary": CHROMIUM,
+                    "prefs": { "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 } },
                     "args": [
                         "--headless=new",
                         "--no-sandbox",

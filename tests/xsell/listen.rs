@@ -15,9 +15,9 @@ const NOW: &str = "2026-11-16T09:00:00Z";
 const CAMPAIGN: &str = "post-purchase-completion";
 
 /// A running `xsell listen`; killed when dropped.
-struct Listen {
-    child: Child,
-    base: String,
+pub(crate) struct Listen {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     log: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -34,7 +34,11 @@ impl Listen {
         Listen::start_with(workspace, extra, &[])
     }
 
-    fn start_with(workspace: &Workspace, extra: &[&str], env: &[(&str, &str)]) -> Listen {
+    pub(crate) fn start_with(
+        workspace: &Workspace,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Listen {
         Listen::start_on(workspace, free_port(), extra, env)
     }
 
@@ -71,7 +75,7 @@ impl Listen {
         listen
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

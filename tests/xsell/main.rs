@@ -13,6 +13,7 @@ mod inbound;
 mod listen;
 mod mjml_reference;
 mod peers;
+mod placements;
 mod plan;
 mod preview;
 mod render;
