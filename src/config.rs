@@ -643,7 +643,9 @@ impl Checker<'_> {
         };
         Site {
             landing_url,
-            api_key_env: raw.api_key_env.unwrap_or_else(|| "XSELL_API_KEY".to_string()),
+            api_key_env: raw
+                .api_key_env
+                .unwrap_or_else(|| "XSELL_API_KEY".to_string()),
             cors_origins: raw.cors_origins,
         }
     }

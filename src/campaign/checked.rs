@@ -338,15 +338,13 @@ impl Source {
     /// for an anonymous visitor it finds nothing.
     pub fn needs_history(&self) -> bool {
         match self {
-            Source::Bestsellers { scope, .. } | Source::NewArrivals { scope, .. } => {
-                !matches!(
-                    scope,
-                    Scope::Catalog
-                        | Scope::Categories { .. }
-                        | Scope::Manufacturers { .. }
-                        | Scope::TriggerCategory
-                )
-            }
+            Source::Bestsellers { scope, .. } | Source::NewArrivals { scope, .. } => !matches!(
+                scope,
+                Scope::Catalog
+                    | Scope::Categories { .. }
+                    | Scope::Manufacturers { .. }
+                    | Scope::TriggerCategory
+            ),
             Source::CrossSell { seed } | Source::Upgrade { seed } | Source::Ecosystem { seed } => {
                 !matches!(seed, Seed::Trigger)
             }

@@ -77,7 +77,11 @@ pub fn run(global: &Global, only: &[String]) -> Result<i32> {
         tables,
         campaigns,
         placements: if only.is_empty() {
-            inspection.placements.iter().map(|p| p.id.as_str()).collect()
+            inspection
+                .placements
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect()
         } else {
             Vec::new()
         },

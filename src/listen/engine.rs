@@ -237,9 +237,9 @@ pub fn start_reloader(
                 }
                 match Engine::load(&root, fixed_now) {
                     Ok(engine) => {
-                        let as_of = engine.data_as_of.map_or("no events".to_string(), |ts| {
-                            crate::calendar::rfc3339(ts)
-                        });
+                        let as_of = engine
+                            .data_as_of
+                            .map_or("no events".to_string(), |ts| crate::calendar::rfc3339(ts));
                         current.swap(engine);
                         crate::stderr::note(&format!("reloaded: data as of {as_of}"));
                     }

@@ -245,9 +245,10 @@ pub fn blocks(
             spec
         })
         .collect();
-    let resolved = engine
-        .model
-        .resolve_lists(store, &wider, Some(customer), Some(&moment), engine.now);
+    let resolved =
+        engine
+            .model
+            .resolve_lists(store, &wider, Some(customer), Some(&moment), engine.now);
     // The email's reasons, where the list still gives one; else the list's name.
     let reason_of = |product: ProductIx| -> Option<&str> {
         resolved

@@ -88,7 +88,11 @@ pub async fn get(
     let mut products: Vec<String> = Vec::new();
     products.extend(ask.product);
     if let Some(list) = ask.products {
-        products.extend(list.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()));
+        products.extend(
+            list.split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty()),
+        );
     }
     let cart = Cart {
         customer: ask.customer,
@@ -113,7 +117,9 @@ pub async fn post(
             Err(error) => {
                 return refuse(
                     StatusCode::BAD_REQUEST,
-                    &format!("the body is not a cart: {error} (expected {{\"customer\": \"…\", \"products\": [\"…\"]}})"),
+                    &format!(
+                        "the body is not a cart: {error} (expected {{\"customer\": \"…\", \"products\": [\"…\"]}})"
+                    ),
                 );
             }
         }
@@ -310,7 +316,10 @@ pub async fn cors(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 HeaderValue::from_static("authorization, x-api-key, content-type"),
             );
-            headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
         }
     }
     response

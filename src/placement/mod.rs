@@ -113,7 +113,11 @@ impl Placement {
 }
 
 /// Reads and checks every placement of `dir` (no folder: no placements).
-pub fn load_all(dir: &Path, root: &Path, context: &CheckContext<'_>) -> (Vec<Placement>, Diagnostics) {
+pub fn load_all(
+    dir: &Path,
+    root: &Path,
+    context: &CheckContext<'_>,
+) -> (Vec<Placement>, Diagnostics) {
     let mut placements: Vec<Placement> = Vec::new();
     let mut problems = Diagnostics::default();
     if !dir.exists() {
@@ -179,8 +183,7 @@ pub fn load_file(
         ));
     }
     let page = raw.page.value;
-    let lists = match check::check_lists(&raw.lists, page.as_trigger(), &display, &text, context)
-    {
+    let lists = match check::check_lists(&raw.lists, page.as_trigger(), &display, &text, context) {
         Ok(lists) => lists,
         Err(found) => {
             problems.extend(found);

@@ -50,10 +50,10 @@
 
 pub mod check;
 pub mod context;
-pub mod landing;
 pub mod dkim;
 pub mod filters;
 pub mod format;
+pub mod landing;
 pub mod locate;
 pub mod merge_tags;
 pub mod mime;

@@ -245,6 +245,13 @@ impl Renderer {
                 .split("{token}")
                 .next()
                 .unwrap_or_default(),
+            landing: input
+                .config
+                .site
+                .landing_url
+                .split("{token}")
+                .next()
+                .unwrap_or_default(),
         };
         let assembled = if fast {
             self.message_fast(environment, &context, campaign, head, &site)?

@@ -90,6 +90,9 @@ pub struct Site<'a> {
     pub website: &'a str,
     /// `[unsubscribe] url` up to `{token}`.
     pub unsubscribe: &'a str,
+    /// `[site] landing_url` up to `{token}`: signed per message, left as is
+    /// like the unsubscribe link (its page is not a campaign's destination).
+    pub landing: &'a str,
 }
 
 /// The links to the shop's own site (`website`'s host, or a subdomain of
@@ -110,8 +113,10 @@ pub fn track_site_links(
         .trim_start_matches("www.")
         .to_string();
     let ours = |link: &str| {
-        let unsubscribe = !site.unsubscribe.is_empty() && link.starts_with(site.unsubscribe);
-        !unsubscribe
+        let signed = [site.unsubscribe, site.landing]
+            .iter()
+            .any(|prefix| !prefix.is_empty() && link.starts_with(prefix));
+        !signed
             && url::Url::parse(link).ok().is_some_and(|url| {
                 matches!(url.scheme(), "http" | "https")
                     && url.host_str().is_some_and(|h| {
@@ -209,9 +214,11 @@ mod tests {
         let site = Site {
             website: "https://shop.example",
             unsubscribe: "https://shop.example/unsubscribe?token=",
+            landing: "https://shop.example/more/",
         };
-        let with_unsubscribe =
-            format!("{html} <a href=\"https://shop.example/unsubscribe?token=T1\">Unsubscribe</a>");
+        let with_unsubscribe = format!(
+            "{html} <a href=\"https://shop.example/unsubscribe?token=T1\">Unsubscribe</a> <a href=\"https://shop.example/more/T2\">More</a>"
+        );
         let tracked = track_site_links(&with_unsubscribe, &site, &utm()).unwrap();
         assert!(
             tracked.contains(r#"href="https://shop.example/unsubscribe?token=T1""#),
@@ -223,6 +230,7 @@ mod tests {
             "{tracked}"
         );
         assert!(tracked.contains(r#"href="https://blog.example/post""#));
+        assert!(tracked.contains(r#"href="https://shop.example/more/T2""#));
         assert!(tracked.contains(r#"href="https://shop.example/p?utm_source=mine""#));
         assert!(tracked.contains(r#"href="mailto:care@shop.example""#));
         assert_eq!(

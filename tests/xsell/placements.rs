@@ -92,7 +92,10 @@ fn every_example_placement_answers_anonymous_and_known_visitors() {
         ("home", String::new()),
     ] {
         // Anonymous (public placements): no key, a customer id is ignored.
-        let (status, anonymous) = get(&format!("{base}/{placement}?{query}&customer={customer}"), None);
+        let (status, anonymous) = get(
+            &format!("{base}/{placement}?{query}&customer={customer}"),
+            None,
+        );
         assert_eq!(status, 200, "{placement}: {anonymous}");
         assert_eq!(anonymous["personalised"], false, "{placement}: {anonymous}");
         assert_eq!(anonymous["currency"], "USD");
@@ -110,7 +113,10 @@ fn every_example_placement_answers_anonymous_and_known_visitors() {
         }
         // The page's own products are never suggested back.
         if placement != "home" {
-            assert!(!products.iter().any(|p| p == product), "{placement}: {products:?}");
+            assert!(
+                !products.iter().any(|p| p == product),
+                "{placement}: {products:?}"
+            );
         }
 
         // Known customer with the key: personalised, in their currency.
@@ -165,14 +171,19 @@ fn every_example_placement_answers_anonymous_and_known_visitors() {
         .post(format!("{base}/cart"))
         .header("X-Api-Key", KEY)
         .header("Content-Type", "application/json")
-        .body(serde_json::json!({ "customer": customer, "products": ["P0001", "P0007"] }).to_string())
+        .body(
+            serde_json::json!({ "customer": customer, "products": ["P0001", "P0007"] }).to_string(),
+        )
         .send()
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let cart: Value = serde_json::from_str(&response.text().unwrap()).unwrap();
     assert_eq!(cart["personalised"], true);
     let ids = product_ids(&cart);
-    assert!(!ids.is_empty() && !ids.iter().any(|p| p == "P0001" || p == "P0007"), "{cart}");
+    assert!(
+        !ids.is_empty() && !ids.iter().any(|p| p == "P0001" || p == "P0007"),
+        "{cart}"
+    );
     let response = http()
         .post(format!("{base}/cart"))
         .body("not json")
@@ -241,22 +252,45 @@ fn a_private_placement_needs_the_key_and_broken_ones_are_named_by_check() {
     assert_eq!(check.code, 1, "{check:?}");
     assert!(
         check.stderr.contains("placements/broken.yaml:6:13")
-            && check.stderr.contains("anonymous visitors would get nothing"),
+            && check
+                .stderr
+                .contains("anonymous visitors would get nothing"),
         "{}",
         check.stderr
     );
     assert!(
-        check.stderr.contains("placements/typo.yaml:5:13: unknown variant `bestseller`"),
+        check
+            .stderr
+            .contains("placements/typo.yaml:5:13: unknown variant `bestseller`"),
         "{}",
         check.stderr
     );
+    // A landing page template that does not compile is located too.
+    let landing = workspace.read("templates/landing.html");
+    workspace.write(
+        "templates/landing.html",
+        &format!("{landing}{{% if x %}}\n"),
+    );
+    let check = workspace.xsell(&["check"]);
+    assert_eq!(check.code, 1);
+    assert!(
+        check.stderr.contains("templates/landing.html:")
+            && check.stderr.contains("Unexpected end of input"),
+        "{}",
+        check.stderr
+    );
+    workspace.write("templates/landing.html", &landing);
     let send = workspace.xsell(&["--now", NOW, "send", CAMPAIGN, "--dry-run"]);
     assert_eq!(send.code, 0, "{send:?}");
     // And the service still answers the good placements.
     let service = start(&workspace, true);
     let (status, _) = get(&format!("{}/api/placements/home", service.base), None);
     assert_eq!(status, 200);
-    assert!(service.log().contains("placements left out"), "{}", service.log());
+    assert!(
+        service.log().contains("placements left out"),
+        "{}",
+        service.log()
+    );
 }
 
 #[test]
@@ -281,7 +315,10 @@ fn a_reload_during_requests_fails_none_and_serves_the_new_data_after() {
         &format!("{}/api/placements/home?customer={newcomer}", listen.base),
         Some(KEY),
     );
-    assert_eq!(answer["personalised"], false, "not a customer yet: {answer}");
+    assert_eq!(
+        answer["personalised"], false,
+        "not a customer yet: {answer}"
+    );
 
     // Requests all along, from four threads.
     let stop = Arc::new(AtomicBool::new(false));
@@ -298,7 +335,10 @@ fn a_reload_during_requests_fails_none_and_serves_the_new_data_after() {
                         Ok(r) if r.status().is_success() => {
                             answered.fetch_add(1, Ordering::Relaxed);
                         }
-                        Ok(r) => failures.lock().unwrap().push(format!("status {}", r.status())),
+                        Ok(r) => failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("status {}", r.status())),
                         Err(e) => failures.lock().unwrap().push(e.to_string()),
                     }
                 }
@@ -311,12 +351,13 @@ fn a_reload_during_requests_fails_none_and_serves_the_new_data_after() {
     // a new customer and a later view.
     let customers = workspace.read("fixtures/customers.csv");
     let first = customers.lines().nth(1).unwrap();
-    let newcomer_row = first.replacen(first.split(',').next().unwrap(), newcomer, 1).replacen(
-        first.split(',').nth(1).unwrap(),
-        "newcomer@example.com",
-        1,
+    let newcomer_row = first
+        .replacen(first.split(',').next().unwrap(), newcomer, 1)
+        .replacen(first.split(',').nth(1).unwrap(), "newcomer@example.com", 1);
+    workspace.write(
+        "fixtures/customers.tmp",
+        &format!("{customers}{newcomer_row}\n"),
     );
-    workspace.write("fixtures/customers.tmp", &format!("{customers}{newcomer_row}\n"));
     let events = workspace.read("fixtures/events.csv");
     let header: Vec<&str> = events.lines().next().unwrap().split(',').collect();
     let mut row = vec![""; header.len()];
@@ -329,9 +370,16 @@ fn a_reload_during_requests_fails_none_and_serves_the_new_data_after() {
             _ => "",
         };
     }
-    workspace.write("fixtures/events.tmp", &format!("{events}{}\n", row.join(",")));
+    workspace.write(
+        "fixtures/events.tmp",
+        &format!("{events}{}\n", row.join(",")),
+    );
     let fixtures = workspace.path().join("fixtures");
-    std::fs::rename(fixtures.join("customers.tmp"), fixtures.join("customers.csv")).unwrap();
+    std::fs::rename(
+        fixtures.join("customers.tmp"),
+        fixtures.join("customers.csv"),
+    )
+    .unwrap();
     std::fs::rename(fixtures.join("events.tmp"), fixtures.join("events.csv")).unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -345,15 +393,26 @@ fn a_reload_during_requests_fails_none_and_serves_the_new_data_after() {
         worker.join().unwrap();
     }
     let failures = failures.lock().unwrap();
-    assert!(failures.is_empty(), "{} failed: {:?}", failures.len(), &failures[..failures.len().min(5)]);
-    assert!(answered.load(Ordering::Relaxed) > 20, "too few requests to tell");
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(
+        answered.load(Ordering::Relaxed) > 20,
+        "too few requests to tell"
+    );
     let after = health(&listen);
     assert_eq!(after["data_as_of"], "2026-11-17T10:00:00Z", "{after}");
     let (_, answer) = get(
         &format!("{}/api/placements/home?customer={newcomer}", listen.base),
         Some(KEY),
     );
-    assert_eq!(answer["personalised"], true, "the new customer is known: {answer}");
+    assert_eq!(
+        answer["personalised"], true,
+        "the new customer is known: {answer}"
+    );
     assert_eq!(answer["as_of"], "2026-11-17T10:00:01Z");
 
     // A broken file keeps the data in use; SIGHUP reloads the good one.
@@ -370,7 +429,13 @@ fn a_reload_during_requests_fails_none_and_serves_the_new_data_after() {
     workspace.write("fixtures/events.csv", &good);
     let reloads = listen.log().matches("reloaded").count();
     let pid = listen.child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-HUP", &pid]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while listen.log().matches("reloaded").count() <= reloads {
         assert!(Instant::now() < deadline, "{}", listen.log());
@@ -384,7 +449,10 @@ fn email_products(eml: &[u8]) -> (Vec<String>, String) {
     let html = message.body_html(0).unwrap().to_string();
     let mut ids: Vec<String> = Vec::new();
     for part in html.split("href=\"https://shop.example/p/").skip(1) {
-        let id: String = part.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let id: String = part
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         if !ids.contains(&id) {
             ids.push(id);
         }
@@ -401,7 +469,10 @@ fn email_products(eml: &[u8]) -> (Vec<String>, String) {
 /// The product ids of a landing page's blocks: (in the email, more).
 fn landing_products(html: &str) -> (Vec<String>, Vec<String>) {
     let (mut in_email, mut more) = (Vec::new(), Vec::new());
-    for article in html.split("<article class=\"product\" data-product=\"").skip(1) {
+    for article in html
+        .split("<article class=\"product\" data-product=\"")
+        .skip(1)
+    {
         let id = article.split('"').next().unwrap().to_string();
         if article.split('>').next().unwrap().contains("data-in-email") {
             in_email.push(id);
@@ -434,9 +505,17 @@ fn the_landing_page_shows_the_emails_products_first_and_more_from_its_lists() {
         assert_eq!(response.status().as_u16(), 200, "{local}");
         let html = response.text().unwrap();
         let (in_email, more) = landing_products(&html);
-        assert_eq!(in_email, emailed, "{}: the page's first block is the email's", path.display());
+        assert_eq!(
+            in_email,
+            emailed,
+            "{}: the page's first block is the email's",
+            path.display()
+        );
         assert!(!more.is_empty(), "{}: more picks", path.display());
-        assert!(more.iter().all(|p| !emailed.contains(p)), "{more:?} repeats {emailed:?}");
+        assert!(
+            more.iter().all(|p| !emailed.contains(p)),
+            "{more:?} repeats {emailed:?}"
+        );
         first_link.get_or_insert(local);
     }
     let link = first_link.unwrap();

@@ -108,7 +108,7 @@ fn the_example_workspace_checks_clean() {
     assert_eq!(
         run.stdout,
         format!(
-            "{TABLES}ok: 9 campaigns, 21 templates, 291 products, 3,000 customers, 67,755 events\n"
+            "{TABLES}ok: 9 campaigns, 3 placements, 23 templates, 291 products, 3,000 customers, 67,755 events\n"
         )
     );
 }
@@ -205,7 +205,7 @@ fn a_campaign_template_may_extend_another_campaigns_template() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.ends_with(
-            "ok: 10 campaigns, 22 templates, 291 products, 3,000 customers, 67,755 events\n"
+            "ok: 10 campaigns, 3 placements, 24 templates, 291 products, 3,000 customers, 67,755 events\n"
         ),
         "{}",
         run.stdout

@@ -27,7 +27,13 @@ impl Workspace {
     /// A copy of the repository's example workspace (config, campaigns, templates, fixtures).
     pub fn example() -> Workspace {
         let workspace = Workspace::empty();
-        for item in ["xsell.toml", "campaigns", "templates", "fixtures", "placements"] {
+        for item in [
+            "xsell.toml",
+            "campaigns",
+            "templates",
+            "fixtures",
+            "placements",
+        ] {
             copy_tree(&repo().join(item), &workspace.path().join(item));
         }
         workspace
