@@ -239,7 +239,7 @@ pub fn start_reloader(
                     Ok(engine) => {
                         let as_of = engine
                             .data_as_of
-                            .map_or("no events".to_string(), |ts| crate::calendar::rfc3339(ts));
+                            .map_or("no events".to_string(), crate::calendar::rfc3339);
                         current.swap(engine);
                         crate::stderr::note(&format!("reloaded: data as of {as_of}"));
                     }
