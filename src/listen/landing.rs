@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::Shared;
 use super::engine::Engine;
+use crate::campaign::Campaign;
 use crate::data::{CustomerIx, ProductIx};
 use crate::ledger::Contents;
 use crate::render::context::{ProductContext, site_card};
@@ -151,7 +152,7 @@ pub async fn page(State(shared): State<Arc<Shared>>, Path(token): Path<String>) 
     }
 }
 
-/// The page of one message as HTML.
+/// The page of one message as HTML, on the engine in use.
 fn render(
     shared: &Shared,
     engine: &Engine,
@@ -160,13 +161,40 @@ fn render(
     contents: Option<&Contents>,
 ) -> Result<String, String> {
     let template = engine.landing.as_ref().map_err(Clone::clone)?;
-    let blocks = blocks(engine, message, customer, contents);
-    let store = &engine.store;
-    let person = store.customer(customer);
     let campaign = engine
         .campaign(&message.campaign)
+        .ok_or("the campaign is gone")?
+        .variant_for(&message.customer);
+    let memo = engine
+        .campaign_memo(&campaign.id)
         .ok_or("the campaign is gone")?;
-    let shop = &shared.config.shop;
+    let models = Models {
+        store: &engine.store,
+        model: &engine.model,
+        now: engine.now,
+        memo,
+    };
+    let blocks = blocks(&models, campaign, customer, &message.occurrence, contents);
+    render_page(
+        template,
+        &shared.config.shop,
+        &engine.store,
+        campaign,
+        customer,
+        blocks,
+    )
+}
+
+/// A landing page as HTML: `blocks` for `customer`, through `template`.
+pub fn render_page(
+    template: &tera::Tera,
+    shop: &crate::config::Shop,
+    store: &crate::data::Store,
+    campaign: &Campaign,
+    customer: CustomerIx,
+    blocks: Vec<Block>,
+) -> Result<String, String> {
+    let person = store.customer(customer);
     let page = Page {
         shop: ShopView {
             name: &shop.name,
@@ -190,21 +218,27 @@ fn render(
         .map_err(|e| format!("{TEMPLATE}: {e}"))
 }
 
-/// The email's products (from the ledger), then more from each list.
+/// What the page's lists are resolved with.
+pub struct Models<'a> {
+    pub store: &'a crate::data::Store,
+    pub model: &'a crate::recommend::Recommender,
+    /// The time lists are resolved at.
+    pub now: i64,
+    /// Cards and tracked URLs (the campaign's UTM parameters).
+    pub memo: &'a crate::render::context::Memo,
+}
+
+/// The email's products (`contents`, from the ledger), then more from each
+/// of the campaign's lists (`campaign`: the customer's variant).
 pub fn blocks(
-    engine: &Engine,
-    message: &MessageRef,
+    models: &Models<'_>,
+    campaign: &Campaign,
     customer: CustomerIx,
+    occurrence: &str,
     contents: Option<&Contents>,
 ) -> Vec<Block> {
-    let store = &engine.store;
-    let Some(campaign) = engine.campaign(&message.campaign) else {
-        return Vec::new();
-    };
-    let campaign = campaign.variant_for(&message.customer);
-    let Some(memo) = engine.campaign_memo(&campaign.id) else {
-        return Vec::new();
-    };
+    let store = models.store;
+    let memo = models.memo;
     let person = store.customer(customer);
     let locale = store.locales().name(person.locale);
     let card = |product: ProductIx, reason: &str, in_email: bool| {
@@ -221,8 +255,8 @@ pub fn blocks(
         .unwrap_or_default();
     let moment = Occurrence {
         customer,
-        key: message.occurrence.clone(),
-        at: contents.map_or(engine.now, |c| c.moment_at),
+        key: occurrence.to_string(),
+        at: contents.map_or(models.now, |c| c.moment_at),
         products: contents
             .map(|c| {
                 c.moment_products
@@ -246,9 +280,9 @@ pub fn blocks(
         })
         .collect();
     let resolved =
-        engine
+        models
             .model
-            .resolve_lists(store, &wider, Some(customer), Some(&moment), engine.now);
+            .resolve_lists(store, &wider, Some(customer), Some(&moment), models.now);
     // The email's reasons, where the list still gives one; else the list's name.
     let reason_of = |product: ProductIx| -> Option<&str> {
         resolved

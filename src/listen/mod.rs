@@ -17,7 +17,7 @@
 
 mod engine;
 mod guard;
-mod landing;
+pub mod landing;
 mod page;
 mod placements;
 mod ses;

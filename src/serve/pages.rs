@@ -457,9 +457,10 @@ pub fn view(p: &MessagePage<'_>) -> String {
     }
     let _ = write!(
         html,
-        r#"<h3>The message</h3><p class="links"><a id="text-link" href="{text}" target="_blank">Plain text</a> · <a id="eml-link" href="{eml}" target="_blank">Raw .eml</a> · <span class="message-id">{message_id}</span></p>"#,
+        r#"<h3>The message</h3><p class="links"><a id="text-link" href="{text}" target="_blank">Plain text</a> · <a id="eml-link" href="{eml}" target="_blank">Raw .eml</a> · <a id="landing-link" href="{landing}" target="_blank">Landing page</a> · <span class="message-id">{message_id}</span></p>"#,
         text = escape(&frame_src("txt")),
         eml = escape(&frame_src("eml")),
+        landing = escape(&frame_src("eml").replace("/message.eml?", "/landing.html?")),
         message_id = escape(&preview.rendered.message_id),
     );
     if previewer.config.preview.allow_test_send {

@@ -6,6 +6,7 @@
 //! | `GET /c/{campaign}?customer=&now=&q=` | a campaign: customer picker and the message (`customer` takes an id, `random`, `first-eligible`, `next:ID`, `tag:NAME`) |
 //! | `GET /c/{campaign}/view?customer=&now=` | the message part of that page (re-fetched on reload) |
 //! | `GET /c/{campaign}/message.{html,txt,eml}?customer=&now=` | the message itself |
+//! | `GET /c/{campaign}/landing.html?customer=&now=` | the message's landing page, as `xsell listen` shows it (`templates/landing.html`, read afresh) |
 //! | `POST /c/{campaign}/send-test` | send the message to a test address (when `[preview]` allows it) |
 //! | `GET /report/{campaign}` | what the campaign's messages did (`xsell report --html`) |
 //! | `GET /events` | a WebSocket: `reload N` after every change |
@@ -418,6 +419,9 @@ async fn message_part(
     Path((campaign_id, file)): Path<(String, String)>,
     Query(selection): Query<Selection>,
 ) -> Response {
+    if file == "landing.html" {
+        return landing_part(&shared, &campaign_id, &selection).await;
+    }
     let part: fn(&Preview) -> (&'static str, Vec<u8>) = match file.as_str() {
         "message.html" => |p| ("text/html; charset=utf-8", p.rendered.html().into()),
         "message.txt" => |p| ("text/plain; charset=utf-8", p.rendered.text().into()),
@@ -446,6 +450,76 @@ async fn message_part(
         )
             .into_response(),
         Err(response) => response,
+    }
+}
+
+/// The landing page the previewed message links to (`{{ more_url }}`): its
+/// products first, then more from its lists — the template read afresh, so
+/// a designer sees each save.
+async fn landing_part(shared: &Shared, campaign_id: &str, selection: &Selection) -> Response {
+    let (selected, customer) = match selected_customer(shared, campaign_id, selection) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let preview = match preview_for(&selected, customer).await {
+        Ok(Ok(preview)) => preview,
+        Ok(Err(error)) => {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(pages::notice_page(&error.to_string())),
+            )
+                .into_response();
+        }
+        Err(response) => return response,
+    };
+    let previewer = selected.previewer.clone();
+    let id = selected.campaign_id.clone();
+    let page = blocking(move || -> Result<String, String> {
+        use crate::listen::landing;
+        let store = &previewer.store;
+        let campaign = previewer.campaign(&id).ok_or("no such campaign")?;
+        let campaign = campaign.variant_named(preview.message.variant.as_deref());
+        let template = landing::compile(&previewer.config.templates_dir)?;
+        let model = previewer.recommender(preview.now);
+        let memo = crate::render::context::Memo::new(&campaign.utm);
+        let models = landing::Models {
+            store,
+            model: &model,
+            now: preview.now,
+            memo: &memo,
+        };
+        let contents = crate::send::campaign::contents(store, &preview.message);
+        let blocks = landing::blocks(
+            &models,
+            campaign,
+            preview.customer,
+            &preview.message.occurrence.key,
+            Some(&contents),
+        );
+        landing::render_page(
+            &template,
+            &previewer.config.shop,
+            store,
+            campaign,
+            preview.customer,
+            blocks,
+        )
+    })
+    .await;
+    match page {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CONTENT_SECURITY_POLICY, MESSAGE_POLICY),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(problem) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::notice_page(&problem)),
+        )
+            .into_response(),
     }
 }
 

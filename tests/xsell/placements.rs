@@ -550,3 +550,65 @@ fn the_landing_page_shows_the_emails_products_first_and_more_from_its_lists() {
     assert!(cards.as_u64().unwrap() >= 4, "{cards}");
     keep_and_check_screenshot("landing-page.png", &browser.screenshot(), Some(900));
 }
+
+#[test]
+fn the_committed_schemas_are_what_xsell_schema_prints() {
+    let workspace = Workspace::example();
+    for (kind, file) in [
+        ("campaign", "schema/campaign.schema.json"),
+        ("placement", "schema/placement.schema.json"),
+    ] {
+        let printed = workspace.xsell(&["schema", kind]);
+        assert_eq!(printed.code, 0, "{printed:?}");
+        let printed: Value = serde_json::from_str(&printed.stdout).unwrap();
+        let committed: Value =
+            serde_json::from_str(&std::fs::read_to_string(repo().join(file)).unwrap()).unwrap();
+        assert_eq!(
+            printed, committed,
+            "{file} is stale: xsell schema {kind} > {file}"
+        );
+    }
+}
+
+/// Designers see the landing page of the previewed message in `xsell
+/// serve`: the message's products first, and each save of the template.
+#[test]
+fn serve_previews_the_landing_page_of_a_message() {
+    let workspace = Workspace::example();
+    let serve = crate::serve::Serve::start(&workspace, &[]);
+    let customer = "C000065";
+    let part = |file: &str| {
+        let response = http()
+            .get(format!(
+                "{}/c/{CAMPAIGN}/{file}?customer={customer}",
+                serve.base
+            ))
+            .send()
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.bytes().unwrap().to_vec(),
+        )
+    };
+    let (status, eml) = part("message.eml");
+    assert_eq!(status, 200);
+    let (emailed, _) = email_products(&eml);
+    let (status, page) = part("landing.html");
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(status, 200, "{page}");
+    let (in_email, more) = landing_products(&page);
+    assert_eq!(in_email, emailed);
+    assert!(!more.is_empty());
+    // A designer's edit shows on the next request.
+    let template = workspace.read("templates/landing.html");
+    workspace.write(
+        "templates/landing.html",
+        &template.replace("More picks for you", "Also loved by our customers"),
+    );
+    let (_, page) = part("landing.html");
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("Also loved by our customers")
+    );
+}
