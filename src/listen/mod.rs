@@ -52,9 +52,6 @@ pub struct Options {
 pub struct Shared {
     config: Config,
     key: SigningKey,
-    /// Customer id → (email, locale), and campaign id → name, from the workspace.
-    customers: std::collections::HashMap<String, (String, String)>,
-    campaigns: std::collections::HashMap<String, String>,
     ledger: Mutex<Ledger>,
     /// Where the token is in the unsubscribe URL.
     link: unsubscribe::Link,
@@ -133,25 +130,6 @@ pub fn run(options: Options, now: Option<i64>, ready: impl FnOnce(SocketAddr)) -
     let key = SigningKey::require_real(&config)?;
     let ledger = Ledger::for_config(&config, crate::ledger::Creation::IfNeverSent)?;
     let link = unsubscribe::Link::parse(&config.unsubscribe.url)?;
-    let store = &loaded.store;
-    let customers = store
-        .customers()
-        .iter()
-        .map(|c| {
-            (
-                c.id.to_string(),
-                (
-                    c.email.to_string(),
-                    store.locales().name(c.locale).to_string(),
-                ),
-            )
-        })
-        .collect();
-    let campaigns = inspection
-        .campaigns
-        .iter()
-        .map(|c| (c.id.clone(), c.name.clone()))
-        .collect();
     if !inspection.placement_problems.is_empty() {
         crate::stderr::warning(&format!(
             "placements left out ({} problem(s), see xsell check):\n{}",
@@ -179,8 +157,6 @@ pub fn run(options: Options, now: Option<i64>, ready: impl FnOnce(SocketAddr)) -
     let shared = Arc::new(Shared {
         config,
         key,
-        customers,
-        campaigns,
         ledger: Mutex::new(ledger),
         link,
         undo_within: options.undo_within,

@@ -130,8 +130,13 @@ fn recipient(
         .token(path_token, query)
         .ok_or(Refusal::Invalid)?;
     let (customer, campaign) = unsubscribe::verify(&shared.key, &token).ok_or(Refusal::Invalid)?;
-    let (email, locale) = match shared.customers.get(&customer) {
-        Some((email, locale)) => (email.clone(), locale.clone()),
+    let engine = shared.engine.get();
+    let store = &engine.store;
+    let (email, locale) = match store.customer_ix(&customer).map(|ix| store.customer(ix)) {
+        Some(known) => (
+            known.email.to_string(),
+            store.locales().name(known.locale).to_string(),
+        ),
         // A customer no longer in the data: the address the message went to.
         None => match shared.ledger().email_of(&customer, &campaign) {
             Ok(Some(email)) => (email, "en".to_string()),
@@ -139,11 +144,9 @@ fn recipient(
             Err(error) => return Err(Refusal::Unavailable(error)),
         },
     };
-    let campaign_name = shared
-        .campaigns
-        .get(&campaign)
-        .cloned()
-        .unwrap_or_else(|| campaign.clone());
+    let campaign_name = engine
+        .campaign(&campaign)
+        .map_or_else(|| campaign.clone(), |c| c.name.clone());
     Ok(Recipient {
         email,
         locale,
