@@ -22,7 +22,7 @@ use crate::campaign::Campaign;
 use crate::cli::{Format, Global, RunArgs};
 use crate::config::OnOverlap;
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, RunState};
 use crate::run_lock::{LockError, RunLock};
 use crate::schedule::{self, Decision};
 use crate::send::campaign::{CampaignReport, Request};
@@ -198,14 +198,18 @@ fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32
         let outcome = runtime.block_on(sender.send(job.campaign, &request));
         let (state, detail, report) = match outcome {
             Ok(report) if report.has_failures() => (
-                "failed",
+                RunState::Failed,
                 format!("sent {}, failed {}", report.sent, report.failed),
                 Some(report),
             ),
-            Ok(report) => ("done", format!("sent {}", report.sent), Some(report)),
-            Err(error) => ("failed", super::describe_error(&error), None),
+            Ok(report) => (
+                RunState::Done,
+                format!("sent {}", report.sent),
+                Some(report),
+            ),
+            Err(error) => (RunState::Failed, super::describe_error(&error), None),
         };
-        failed |= state == "failed";
+        failed |= state == RunState::Failed;
         if let (Some(due), false) = (due, args.dry_run) {
             let mut ledger = sender.ledger.lock().unwrap_or_else(|p| p.into_inner());
             ledger.finish_schedule_run(
@@ -221,7 +225,7 @@ fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32
                     &job.campaign.id,
                     &shard,
                     older.timestamp(),
-                    "done",
+                    RunState::Done,
                     &format!(
                         "evaluated with the run due {}",
                         job.due.map(|d| d.to_rfc3339()).unwrap_or_default()
@@ -231,15 +235,15 @@ fn run_locked(global: &Global, args: &RunArgs, now: DateTime<Utc>) -> Result<i32
             }
         }
         let outcome = match (state, args.dry_run) {
-            ("done", true) => "would_send",
-            ("done", false) => "sent",
+            (RunState::Done, true) => "would_send",
+            (RunState::Done, false) => "sent",
             _ => "failed",
         };
         lines.push(line(
             job.campaign,
             job.due,
             outcome,
-            (state == "failed").then_some(detail),
+            (state == RunState::Failed).then_some(detail),
             report,
         ));
     }
@@ -335,7 +339,7 @@ fn plan_jobs<'a>(
                 &campaign.id,
                 shard,
                 at.timestamp(),
-                "skipped",
+                RunState::Skipped,
                 reason,
                 now.timestamp(),
             )?;

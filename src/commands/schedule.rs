@@ -80,7 +80,7 @@ pub fn run(global: &Global) -> Result<i32> {
                         } else {
                             format!("shard {} ", r.shard)
                         },
-                        r.state,
+                        r.state.name(),
                         r.detail
                             .as_ref()
                             .map_or(String::new(), |d| format!(" ({d})"))

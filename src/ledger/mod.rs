@@ -11,6 +11,12 @@
 //! - **Suppression.** Unsubscribes, hard bounces and complaints live here.
 //! - **Schedule runs**, for `xsell run`.
 //!
+//! One file per table: [`claims`] (claiming and its outcomes), [`messages`]
+//! (reading them), [`contents`] (what each message showed),
+//! [`suppression`], [`return_path`] (what comes back), [`schedule`] (runs
+//! of `xsell run`); [`schema`] holds the migrations, [`owner`] tells a live
+//! process's claim from an abandoned one.
+//!
 //! WAL mode with `synchronous = NORMAL`: a committed claim survives a killed
 //! process (the failure `kill -9` tests); an OS crash or power loss may lose
 //! the last commits. Schema versions are kept in `PRAGMA user_version` and
@@ -24,101 +30,26 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-/// The migrations, in order; `user_version` is how many have run.
+mod claims;
 mod contents;
+mod messages;
+mod owner;
 mod return_path;
+mod schedule;
+mod schema;
+mod suppression;
 mod workspace;
+
+pub use claims::{CapsDecision, ClaimRequest, Write, Written};
+use owner::{owner_alive, process_owner};
+pub use schedule::RunState;
+use schema::MIGRATIONS;
 
 pub use contents::{Contents, ReportRow, Shown};
 
 pub use return_path::Scope;
 
 pub use workspace::{Creation, WORKSPACE_ID_FILE};
-
-const MIGRATIONS: &[&str] = &[
-    // 1: messages, suppression, schedule runs.
-    "CREATE TABLE messages (
-        campaign    TEXT NOT NULL,
-        customer    TEXT NOT NULL,
-        occurrence  TEXT NOT NULL,
-        email       TEXT NOT NULL,
-        state       TEXT NOT NULL CHECK (state IN ('claimed','sent','failed','skipped','deferred','held_out')),
-        reason      TEXT,
-        message_id  TEXT,
-        owner       TEXT,
-        attempts    INTEGER NOT NULL DEFAULT 0,
-        not_before  INTEGER,
-        created_at  INTEGER NOT NULL,
-        updated_at  INTEGER NOT NULL,
-        PRIMARY KEY (campaign, customer, occurrence)
-    );
-    CREATE INDEX messages_by_customer ON messages (customer, updated_at);
-    CREATE INDEX messages_by_state ON messages (campaign, state);
-    CREATE TABLE suppression (
-        email   TEXT PRIMARY KEY,
-        reason  TEXT NOT NULL,
-        source  TEXT,
-        at      INTEGER NOT NULL
-    );
-    CREATE TABLE schedule_runs (
-        campaign    TEXT NOT NULL,
-        due_at      INTEGER NOT NULL,
-        state       TEXT NOT NULL CHECK (state IN ('running','done','skipped','failed')),
-        detail      TEXT,
-        owner       TEXT,
-        started_at  INTEGER NOT NULL,
-        finished_at INTEGER,
-        PRIMARY KEY (campaign, due_at)
-    );",
-    // 2: facts about the ledger itself (which workspace it belongs to).
-    "CREATE TABLE meta (
-        key   TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );",
-    // 3: the way back: the campaign an unsubscribe came from, and
-    // unsubscribes from one campaign only.
-    "ALTER TABLE suppression ADD COLUMN campaign TEXT;
-    CREATE TABLE campaign_opt_outs (
-        email    TEXT NOT NULL,
-        campaign TEXT NOT NULL,
-        source   TEXT,
-        at       INTEGER NOT NULL,
-        PRIMARY KEY (email, campaign)
-    );
-    CREATE TABLE inbound (
-        at      INTEGER NOT NULL,
-        kind    TEXT NOT NULL,
-        email   TEXT,
-        detail  TEXT
-    );
-    CREATE INDEX inbound_by_email ON inbound (email, kind, at);",
-    // 4: what each message showed (variant, products by list, offer code),
-    // for `xsell report`.
-    "CREATE TABLE message_contents (
-        campaign    TEXT NOT NULL,
-        customer    TEXT NOT NULL,
-        occurrence  TEXT NOT NULL,
-        contents    TEXT NOT NULL,
-        PRIMARY KEY (campaign, customer, occurrence)
-    );
-    CREATE INDEX messages_by_time ON messages (campaign, updated_at);",
-    // 5: schedule runs per shard (`xsell run --shard K/N`; '' when unsharded).
-    "CREATE TABLE schedule_runs_by_shard (
-        campaign    TEXT NOT NULL,
-        due_at      INTEGER NOT NULL,
-        shard       TEXT NOT NULL DEFAULT '',
-        state       TEXT NOT NULL CHECK (state IN ('running','done','skipped','failed')),
-        detail      TEXT,
-        owner       TEXT,
-        started_at  INTEGER NOT NULL,
-        finished_at INTEGER,
-        PRIMARY KEY (campaign, due_at, shard)
-    );
-    INSERT INTO schedule_runs_by_shard (campaign, due_at, shard, state, detail, owner, started_at, finished_at)
-        SELECT campaign, due_at, '', state, detail, owner, started_at, finished_at FROM schedule_runs;
-    DROP TABLE schedule_runs;
-    ALTER TABLE schedule_runs_by_shard RENAME TO schedule_runs;",
-];
 
 /// Where a message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -159,6 +90,38 @@ impl State {
     }
 }
 
+/// Why a message failed, as its row's reason begins: permanently (a hard
+/// bounce: never retried, the address suppressed) or transiently (a later
+/// run tries again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    Permanent,
+    Transient,
+}
+
+impl Failure {
+    fn prefix(self) -> &'static str {
+        match self {
+            Failure::Permanent => "permanent: ",
+            Failure::Transient => "transient: ",
+        }
+    }
+
+    /// The reason recorded for a failure of this kind.
+    pub fn reason(self, detail: &str) -> String {
+        format!("{}{detail}", self.prefix())
+    }
+
+    /// The kind of a failed row's reason (`None`: not a failure's reason).
+    pub fn of(reason: Option<&str>) -> Option<Failure> {
+        let reason = reason?;
+        [Failure::Permanent, Failure::Transient]
+            .into_iter()
+            .find(|kind| reason.starts_with(kind.prefix().trim_end()))
+    }
+}
+
 /// The identity of one message: a campaign's moment for one customer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct MessageKey {
@@ -190,8 +153,7 @@ pub enum Claim {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScheduleRun {
     pub due_at: i64,
-    /// `running`, `done`, `skipped` or `failed`.
-    pub state: String,
+    pub state: RunState,
     pub detail: Option<String>,
     pub started_at: i64,
     pub finished_at: Option<i64>,
@@ -369,412 +331,6 @@ impl Ledger {
         Ok(version.max(0) as usize)
     }
 
-    // ----- claims
-
-    /// Claims a message before sending it, in one transaction with the
-    /// suppression check and the caps: `caps` gets the customer's claimed or
-    /// sent messages of the last `cap_window` seconds (all campaigns) and
-    /// decides. `resend_unconfirmed` re-claims a claim left by a dead process.
-    pub fn claim(
-        &mut self,
-        key: &MessageKey,
-        email: &str,
-        now: i64,
-        cap_window: i64,
-        resend_unconfirmed: bool,
-        caps: impl FnOnce(&[PastSend]) -> CapVerdict + Send,
-    ) -> Result<Claim> {
-        let request = ClaimRequest {
-            key: key.clone(),
-            email: email.to_string(),
-            now,
-            cap_window,
-            resend_unconfirmed,
-            contents: None,
-        };
-        let mut written = self.write(vec![Write::Claim(request, Box::new(caps))])?;
-        match written.pop() {
-            Some(Written::Claim(claim)) => Ok(claim),
-            _ => Err(Error::internal("ledger: a claim wrote no claim")),
-        }
-    }
-
-    /// Applies several writes in one transaction (a *group commit*: the send
-    /// loop's workers share commits, so the ledger keeps up with the SMTP
-    /// server). Each claim is decided on the state left by the writes before it.
-    pub fn write(&mut self, writes: Vec<Write<'_>>) -> Result<Vec<Written>> {
-        let path = self.path.clone();
-        let owner = self.owner.clone();
-        let fail = |e: rusqlite::Error| ledger_error(&path, e);
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let mut written = Vec::with_capacity(writes.len());
-        for write in writes {
-            written.push(match write {
-                Write::Claim(request, caps) => {
-                    let claim = claim_in(&transaction, &owner, &request, caps).map_err(fail)?;
-                    if let (Claim::Granted { .. }, Some(contents)) = (&claim, &request.contents) {
-                        contents::store_in(&transaction, &request.key, contents).map_err(fail)?;
-                    }
-                    Written::Claim(claim)
-                }
-                Write::Sent {
-                    key,
-                    message_id,
-                    now,
-                } => {
-                    set_state_in(
-                        &transaction,
-                        &key,
-                        State::Sent,
-                        None,
-                        Some(&message_id),
-                        now,
-                    )
-                    .map_err(fail)?;
-                    Written::Done
-                }
-                Write::Failed {
-                    key,
-                    email,
-                    reason,
-                    permanent,
-                    now,
-                } => {
-                    let reason = if permanent {
-                        format!("permanent: {reason}")
-                    } else {
-                        format!("transient: {reason}")
-                    };
-                    // A failure may come before any claim (a panic ahead of
-                    // it): then it is a new row, so the batch never fails on it
-                    // and the moment is retried by a later run.
-                    match set_state_in(&transaction, &key, State::Failed, Some(&reason), None, now) {
-                        Err(rusqlite::Error::QueryReturnedNoRows) => {
-                            transaction
-                                .execute(
-                                    "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, created_at, updated_at)
-                                     VALUES (?1, ?2, ?3, ?4, 'failed', ?5, ?6, ?6) ON CONFLICT DO NOTHING",
-                                    params![key.campaign, key.customer, key.occurrence, email, reason, now],
-                                )
-                                .map_err(fail)?;
-                        }
-                        other => other.map_err(fail)?,
-                    }
-                    if permanent {
-                        suppress_in(
-                            &transaction,
-                            &email,
-                            "bounced",
-                            &format!("{}: {reason}", key.campaign),
-                            Some(&key.campaign),
-                            now,
-                        )
-                        .map_err(fail)?;
-                    }
-                    Written::Done
-                }
-            });
-        }
-        transaction.commit().map_err(fail)?;
-        Ok(written)
-    }
-
-    /// The server accepted the message (its 250).
-    pub fn mark_sent(&mut self, key: &MessageKey, message_id: &str, now: i64) -> Result<()> {
-        self.write(vec![Write::Sent {
-            key: key.clone(),
-            message_id: message_id.to_string(),
-            now,
-        }])
-        .map(|_| ())
-    }
-
-    /// Sending failed: `permanent` for a hard bounce (also suppresses the address), else retryable by a later run.
-    pub fn mark_failed(
-        &mut self,
-        key: &MessageKey,
-        email: &str,
-        reason: &str,
-        permanent: bool,
-        now: i64,
-    ) -> Result<()> {
-        let write = Write::Failed {
-            key: key.clone(),
-            email: email.to_string(),
-            reason: reason.to_string(),
-            permanent,
-            now,
-        };
-        self.write(vec![write]).map(|_| ())
-    }
-
-    /// Records a message that will not be sent (held out, empty list, not eligible…), unless the row already exists.
-    pub fn record(
-        &mut self,
-        key: &MessageKey,
-        email: &str,
-        state: State,
-        reason: &str,
-        now: i64,
-    ) -> Result<bool> {
-        let changed = self
-            .connection
-            .execute(
-                "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT DO NOTHING",
-                params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, now],
-            )
-            .map_err(|e| ledger_error(&self.path, e))?;
-        Ok(changed > 0)
-    }
-
-    /// Records what planning decided for a message that is not sent now:
-    /// held out, skipped (with why) or deferred until `not_before`. A final
-    /// state already recorded is kept; a deferral or a transient failure is replaced.
-    pub fn record_outcome(
-        &mut self,
-        key: &MessageKey,
-        email: &str,
-        state: State,
-        reason: &str,
-        not_before: Option<i64>,
-        now: i64,
-    ) -> Result<()> {
-        self.connection
-            .execute(
-                "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, not_before, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
-                 ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET
-                   state = excluded.state, reason = excluded.reason, not_before = excluded.not_before, updated_at = excluded.updated_at
-                 WHERE messages.state = 'deferred' OR (messages.state = 'failed' AND messages.reason LIKE 'transient:%')",
-                params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, not_before, now],
-            )
-            .map_err(|e| ledger_error(&self.path, e))?;
-        Ok(())
-    }
-
-    // ----- reading
-
-    /// The row of one message, if any.
-    pub fn message(&self, key: &MessageKey) -> Result<Option<MessageRow>> {
-        self.connection
-            .query_row(
-                &format!("{SELECT_ROW} WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3"),
-                params![key.campaign, key.customer, key.occurrence],
-                message_row,
-            )
-            .optional()
-            .map_err(|e| ledger_error(&self.path, e))
-    }
-
-    /// Messages in a state (all campaigns when `campaign` is `None`), oldest first.
-    pub fn messages_in_state(
-        &self,
-        campaign: Option<&str>,
-        state: State,
-    ) -> Result<Vec<MessageRow>> {
-        let mut statement = self
-            .connection
-            .prepare(&format!("{SELECT_ROW} WHERE (?1 IS NULL OR campaign = ?1) AND state = ?2 ORDER BY updated_at, campaign, customer, occurrence"))
-            .map_err(|e| ledger_error(&self.path, e))?;
-        let rows = statement
-            .query_map(params![campaign, state.name()], message_row)
-            .map_err(|e| ledger_error(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| ledger_error(&self.path, e))
-    }
-
-    /// Claims left by processes that are gone: sent or not, nobody knows.
-    pub fn unconfirmed(&self, campaign: Option<&str>) -> Result<Vec<MessageRow>> {
-        let claimed = self.messages_in_state(campaign, State::Claimed)?;
-        Ok(claimed
-            .into_iter()
-            .filter(|row| {
-                row.owner
-                    .as_deref()
-                    .is_none_or(|o| o != self.owner && !owner_alive(o))
-            })
-            .collect())
-    }
-
-    /// Counts of messages per state for a campaign.
-    pub fn state_counts(&self, campaign: &str) -> Result<Vec<(State, u64)>> {
-        let mut statement = self
-            .connection
-            .prepare("SELECT state, COUNT(*) FROM messages WHERE campaign = ?1 GROUP BY state ORDER BY state")
-            .map_err(|e| ledger_error(&self.path, e))?;
-        let rows = statement
-            .query_map(params![campaign], |row| {
-                Ok((
-                    State::parse(&row.get::<_, String>(0)?),
-                    row.get::<_, i64>(1)?.max(0) as u64,
-                ))
-            })
-            .map_err(|e| ledger_error(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| ledger_error(&self.path, e))
-    }
-
-    /// A customer's claimed or sent messages since `since` (all campaigns).
-    pub fn sends_of(&self, customer: &str, since: i64) -> Result<Vec<PastSend>> {
-        past_sends(&self.connection, customer, since).map_err(|e| ledger_error(&self.path, e))
-    }
-
-    /// What planning `campaign` at `now` reads: [`Ledger::history`] over
-    /// the look-back of the campaign's caps and the global ones.
-    pub fn planning_history(
-        &self,
-        caps: &crate::config::GlobalCaps,
-        campaign: &crate::campaign::Campaign,
-        now: i64,
-    ) -> Result<crate::history::MemoryHistory> {
-        let lookback = crate::caps::CapRules::new(caps, &campaign.caps).lookback();
-        self.history(&campaign.id, now - lookback)
-    }
-
-    /// [`Ledger::planning_history`] from the ledger at `path`, without
-    /// creating one: an empty history before the first send. For the
-    /// commands that only read (`plan`, `preview`, `serve`).
-    pub fn read_planning_history(
-        path: &Path,
-        caps: &crate::config::GlobalCaps,
-        campaign: &crate::campaign::Campaign,
-        now: i64,
-    ) -> Result<crate::history::MemoryHistory> {
-        match Ledger::open_existing(path)? {
-            Some(ledger) => ledger.planning_history(caps, campaign, now),
-            None => Ok(crate::history::MemoryHistory::new()),
-        }
-    }
-
-    /// What planning reads, taken in one pass: the suppression list, the
-    /// moments of `campaign` already handled, and everyone's claims and sends
-    /// since `since` (for caps). The claim transaction re-checks all of it.
-    pub fn history(&self, campaign: &str, since: i64) -> Result<crate::history::MemoryHistory> {
-        use crate::history::{MemoryHistory, Outcome, SuppressionReason};
-        let fail = |e: rusqlite::Error| ledger_error(&self.path, e);
-        let mut history = MemoryHistory::new();
-        for entry in self.suppression_list()? {
-            let reason = match entry.reason.as_str() {
-                "unsubscribed" => SuppressionReason::Unsubscribed,
-                "bounced" => SuppressionReason::Bounced,
-                "complained" => SuppressionReason::Complained,
-                _ => SuppressionReason::Manual,
-            };
-            history.suppress(&entry.email, reason, entry.at);
-        }
-        for (email, at) in self.campaign_opt_outs(campaign)? {
-            history.suppress(&email, SuppressionReason::Unsubscribed, at);
-        }
-        let mut statement = self
-            .connection
-            .prepare("SELECT customer, occurrence, state, reason, updated_at FROM messages WHERE campaign = ?1 AND state IN ('sent', 'held_out', 'skipped', 'claimed', 'failed')")
-            .map_err(fail)?;
-        let rows = statement
-            .query_map(params![campaign], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                    row.get::<_, i64>(4)?,
-                ))
-            })
-            .map_err(fail)?;
-        for row in rows {
-            let (customer, occurrence, state, reason, at) = row.map_err(fail)?;
-            let outcome = match State::parse(&state) {
-                State::Sent => Outcome::Sent,
-                State::HeldOut => Outcome::HeldOut,
-                State::Skipped => Outcome::Skipped,
-                // Unconfirmed, or being sent right now by another run: either way, not to plan again.
-                State::Claimed => Outcome::Unconfirmed,
-                State::Failed
-                    if reason
-                        .as_deref()
-                        .is_some_and(|r| r.starts_with("permanent:")) =>
-                {
-                    Outcome::Bounced
-                }
-                // A transient failure or a deferral is tried again.
-                _ => continue,
-            };
-            history.mark_handled(campaign, &customer, &occurrence, outcome, at);
-        }
-        let mut statement = self
-            .connection
-            .prepare("SELECT customer, campaign, updated_at FROM messages WHERE state IN ('claimed', 'sent') AND updated_at >= ?1 ORDER BY updated_at")
-            .map_err(fail)?;
-        let rows = statement
-            .query_map(params![since], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(fail)?;
-        for row in rows {
-            let (customer, other, at) = row.map_err(fail)?;
-            history.record_send(&customer, &other, at);
-        }
-        Ok(history)
-    }
-
-    // ----- suppression
-
-    pub fn suppress(&mut self, email: &str, reason: &str, source: &str, now: i64) -> Result<bool> {
-        suppress_in(&self.connection, email, reason, source, None, now)
-            .map_err(|e| ledger_error(&self.path, e))
-    }
-
-    pub fn unsuppress(&mut self, email: &str) -> Result<bool> {
-        let changed = self
-            .connection
-            .execute(
-                "DELETE FROM suppression WHERE email = ?1",
-                params![email.trim().to_lowercase()],
-            )
-            .map_err(|e| ledger_error(&self.path, e))?;
-        Ok(changed > 0)
-    }
-
-    /// The reason an address is suppressed, if it is.
-    pub fn suppression_of(&self, email: &str) -> Result<Option<String>> {
-        self.connection
-            .query_row(
-                "SELECT reason FROM suppression WHERE email = ?1",
-                params![email.trim().to_lowercase()],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|e| ledger_error(&self.path, e))
-    }
-
-    /// Every suppressed address, by address.
-    pub fn suppression_list(&self) -> Result<Vec<Suppression>> {
-        let mut statement = self
-            .connection
-            .prepare("SELECT email, reason, source, at, campaign FROM suppression ORDER BY email")
-            .map_err(|e| ledger_error(&self.path, e))?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok(Suppression {
-                    email: row.get(0)?,
-                    reason: row.get(1)?,
-                    source: row.get(2)?,
-                    at: row.get(3)?,
-                    campaign: row.get(4)?,
-                })
-            })
-            .map_err(|e| ledger_error(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| ledger_error(&self.path, e))
-    }
-
     /// Runs `work` in one transaction (e.g. a whole suppression import: all or nothing).
     pub fn in_transaction<T>(&mut self, work: impl FnOnce(&mut Ledger) -> Result<T>) -> Result<T> {
         self.connection
@@ -794,387 +350,11 @@ impl Ledger {
         }
     }
 
-    // ----- schedule runs (`xsell run`)
-
-    /// The latest due time of a campaign that was run or skipped (not one still running or failed).
-    pub fn last_schedule_run(&self, campaign: &str, shard: &str) -> Result<Option<i64>> {
-        self.connection
-            .query_row(
-                "SELECT MAX(due_at) FROM schedule_runs WHERE campaign = ?1 AND shard = ?2 AND state IN ('done', 'skipped')",
-                params![campaign, shard],
-                |row| row.get(0),
-            )
-            .map_err(|e| ledger_error(&self.path, e))
-    }
-
-    /// Starts the run of `campaign` due at `due_at`; `false` when it is done
-    /// or skipped already, or being run by a live process. A run left
-    /// `running` by a dead process is taken over: its claims keep it exactly-once.
-    pub fn begin_schedule_run(
-        &mut self,
-        campaign: &str,
-        shard: &str,
-        due_at: i64,
-        now: i64,
-    ) -> Result<bool> {
-        let path = self.path.clone();
-        let owner = self.owner.clone();
-        let fail = |e: rusqlite::Error| ledger_error(&path, e);
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let existing: Option<(String, Option<String>)> = transaction
-            .query_row(
-                "SELECT state, owner FROM schedule_runs WHERE campaign = ?1 AND due_at = ?2 AND shard = ?3",
-                params![campaign, due_at, shard],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .optional()
-            .map_err(fail)?;
-        let free = match &existing {
-            None => true,
-            Some((state, _)) if state == "done" || state == "skipped" => false,
-            Some((state, previous)) if state == "running" => previous
-                .as_deref()
-                .is_none_or(|o| o != owner && !owner_alive(o)),
-            Some(_) => true, // failed: try again
-        };
-        if free {
-            transaction
-                .execute(
-                    "INSERT INTO schedule_runs (campaign, due_at, shard, state, owner, started_at) VALUES (?1, ?2, ?5, 'running', ?3, ?4)
-                     ON CONFLICT (campaign, due_at, shard) DO UPDATE SET state = 'running', owner = excluded.owner, started_at = excluded.started_at, detail = NULL, finished_at = NULL",
-                    params![campaign, due_at, owner, now, shard],
-                )
-                .map_err(fail)?;
-        }
-        transaction.commit().map_err(fail)?;
-        Ok(free)
-    }
-
-    /// Ends a schedule run: `done`, `failed` (retried by the next run) or `skipped` (with why).
-    pub fn finish_schedule_run(
-        &mut self,
-        campaign: &str,
-        shard: &str,
-        due_at: i64,
-        state: &str,
-        detail: &str,
-        now: i64,
-    ) -> Result<()> {
-        self.connection
-            .execute(
-                "INSERT INTO schedule_runs (campaign, due_at, shard, state, detail, started_at, finished_at) VALUES (?1, ?2, ?6, ?3, ?4, ?5, ?5)
-                 ON CONFLICT (campaign, due_at, shard) DO UPDATE SET state = excluded.state, detail = excluded.detail, owner = NULL, finished_at = excluded.finished_at",
-                params![campaign, due_at, state, detail, now, shard],
-            )
-            .map_err(|e| ledger_error(&self.path, e))?;
-        Ok(())
-    }
-
-    /// The recorded runs of a campaign, most recent first.
-    pub fn schedule_runs(&self, campaign: &str, limit: usize) -> Result<Vec<ScheduleRun>> {
-        let mut statement = self
-            .connection
-            .prepare("SELECT due_at, state, detail, started_at, finished_at, shard FROM schedule_runs WHERE campaign = ?1 ORDER BY due_at DESC, shard LIMIT ?2")
-            .map_err(|e| ledger_error(&self.path, e))?;
-        let rows = statement
-            .query_map(params![campaign, limit as i64], |row| {
-                Ok(ScheduleRun {
-                    due_at: row.get(0)?,
-                    state: row.get(1)?,
-                    detail: row.get(2)?,
-                    started_at: row.get(3)?,
-                    finished_at: row.get(4)?,
-                    shard: row.get(5)?,
-                })
-            })
-            .map_err(|e| ledger_error(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| ledger_error(&self.path, e))
-    }
-
     /// The underlying connection, for the schedule-run records of `xsell run`.
     #[cfg(test)]
     pub(crate) fn connection(&mut self) -> &mut Connection {
         &mut self.connection
     }
-}
-
-/// A claim to decide in a [`Ledger::write`] batch.
-#[derive(Debug, Clone)]
-pub struct ClaimRequest {
-    pub key: MessageKey,
-    pub email: String,
-    pub now: i64,
-    /// How far back the caps look (seconds).
-    pub cap_window: i64,
-    pub resend_unconfirmed: bool,
-    /// What the message shows (JSON of [`Contents`]), stored with a granted claim.
-    pub contents: Option<String>,
-}
-
-/// The caps decision of a claim, given the customer's recent sends.
-pub type CapsDecision<'a> = Box<dyn FnOnce(&[PastSend]) -> CapVerdict + Send + 'a>;
-
-/// One write of a [`Ledger::write`] batch.
-pub enum Write<'a> {
-    Claim(ClaimRequest, CapsDecision<'a>),
-    Sent {
-        key: MessageKey,
-        message_id: String,
-        now: i64,
-    },
-    Failed {
-        key: MessageKey,
-        email: String,
-        reason: String,
-        permanent: bool,
-        now: i64,
-    },
-}
-
-/// What a write did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Written {
-    Claim(Claim),
-    Done,
-}
-
-fn claim_in(
-    connection: &Connection,
-    owner: &str,
-    request: &ClaimRequest,
-    caps: CapsDecision<'_>,
-) -> rusqlite::Result<Claim> {
-    let ClaimRequest {
-        key,
-        email,
-        now,
-        cap_window,
-        resend_unconfirmed,
-        contents: _,
-    } = request;
-    let now = *now;
-    /// The message's row, as far as a claim cares.
-    struct Existing {
-        state: String,
-        owner: Option<String>,
-        not_before: Option<i64>,
-        attempts: u32,
-        reason: Option<String>,
-    }
-    let existing = connection
-        .prepare_cached("SELECT state, owner, not_before, attempts, reason FROM messages WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3")?
-        .query_row(params![key.campaign, key.customer, key.occurrence], |row| {
-            Ok(Existing { state: row.get(0)?, owner: row.get(1)?, not_before: row.get(2)?, attempts: row.get(3)?, reason: row.get(4)? })
-        })
-        .optional()?;
-    let attempts = match &existing {
-        None => 0,
-        Some(Existing {
-            state,
-            owner: previous_owner,
-            not_before,
-            attempts,
-            reason,
-        }) => match State::parse(state) {
-            State::Sent | State::Skipped | State::HeldOut => {
-                return Ok(Claim::AlreadyHandled(State::parse(state)));
-            }
-            State::Failed
-                if reason
-                    .as_deref()
-                    .is_some_and(|r| r.starts_with("permanent:")) =>
-            {
-                return Ok(Claim::AlreadyHandled(State::Failed));
-            }
-            State::Failed => *attempts,
-            State::Deferred => match not_before {
-                Some(until) if *until > now => return Ok(Claim::NotYet { until: *until }),
-                _ => *attempts,
-            },
-            State::Claimed => {
-                let abandoned = previous_owner
-                    .as_deref()
-                    .is_none_or(|o| o != owner && !owner_alive(o));
-                if *resend_unconfirmed && abandoned {
-                    *attempts
-                } else {
-                    return Ok(Claim::AlreadyHandled(State::Claimed));
-                }
-            }
-        },
-    };
-    let suppressed: Option<String> = connection
-        .prepare_cached("SELECT reason FROM suppression WHERE email = ?1")?
-        .query_row(params![email.trim().to_lowercase()], |row| row.get(0))
-        .optional()?;
-    let suppressed = match suppressed {
-        Some(reason) => Some(reason),
-        None => connection
-            .prepare_cached("SELECT 'unsubscribed from this campaign' FROM campaign_opt_outs WHERE email = ?1 AND campaign = ?2")?
-            .query_row(params![email.trim().to_lowercase(), key.campaign], |row| row.get(0))
-            .optional()?,
-    };
-    if let Some(reason) = suppressed {
-        upsert(
-            connection,
-            key,
-            email,
-            State::Skipped,
-            Some(&format!("suppressed: {reason}")),
-            None,
-            None,
-            attempts,
-            now,
-        )?;
-        return Ok(Claim::Suppressed(reason));
-    }
-    let recent = past_sends(connection, &key.customer, now - cap_window)?;
-    let verdict = caps(&recent);
-    Ok(match &verdict {
-        CapVerdict::Allowed => {
-            upsert(
-                connection,
-                key,
-                email,
-                State::Claimed,
-                None,
-                None,
-                Some(owner),
-                attempts + 1,
-                now,
-            )?;
-            Claim::Granted {
-                attempt: attempts + 1,
-            }
-        }
-        CapVerdict::Skip(reason) => {
-            upsert(
-                connection,
-                key,
-                email,
-                State::Skipped,
-                Some(&format!("capped: {reason}")),
-                None,
-                None,
-                attempts,
-                now,
-            )?;
-            Claim::Capped(verdict.clone())
-        }
-        CapVerdict::Defer { reason, until } => {
-            upsert(
-                connection,
-                key,
-                email,
-                State::Deferred,
-                Some(&format!("capped: {reason}")),
-                Some(*until),
-                None,
-                attempts,
-                now,
-            )?;
-            Claim::Capped(verdict.clone())
-        }
-    })
-}
-
-fn set_state_in(
-    connection: &Connection,
-    key: &MessageKey,
-    state: State,
-    reason: Option<&str>,
-    message_id: Option<&str>,
-    now: i64,
-) -> rusqlite::Result<()> {
-    let changed = connection
-        .prepare_cached(
-            "UPDATE messages SET state = ?4, reason = ?5, message_id = COALESCE(?6, message_id), owner = NULL, updated_at = ?7
-             WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3",
-        )?
-        .execute(params![key.campaign, key.customer, key.occurrence, state.name(), reason, message_id, now])?;
-    if changed == 0 {
-        return Err(rusqlite::Error::QueryReturnedNoRows);
-    }
-    Ok(())
-}
-
-/// Adds `email` to the suppression list unless it is there; `campaign`: the
-/// campaign whose message the report came from, when known.
-fn suppress_in(
-    connection: &Connection,
-    email: &str,
-    reason: &str,
-    source: &str,
-    campaign: Option<&str>,
-    now: i64,
-) -> rusqlite::Result<bool> {
-    let changed = connection
-        .prepare_cached("INSERT INTO suppression (email, reason, source, at, campaign) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (email) DO NOTHING")?
-        .execute(params![email.trim().to_lowercase(), reason, source, now, campaign])?;
-    Ok(changed > 0)
-}
-
-const SELECT_ROW: &str = "SELECT campaign, customer, occurrence, email, state, reason, message_id, owner, attempts, updated_at FROM messages";
-
-fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
-    Ok(MessageRow {
-        key: MessageKey {
-            campaign: row.get(0)?,
-            customer: row.get(1)?,
-            occurrence: row.get(2)?,
-        },
-        email: row.get(3)?,
-        state: State::parse(&row.get::<_, String>(4)?),
-        reason: row.get(5)?,
-        message_id: row.get(6)?,
-        owner: row.get(7)?,
-        attempts: row.get(8)?,
-        updated_at: row.get(9)?,
-    })
-}
-
-fn past_sends(
-    connection: &Connection,
-    customer: &str,
-    since: i64,
-) -> rusqlite::Result<Vec<PastSend>> {
-    let mut statement = connection.prepare_cached(
-        "SELECT campaign, updated_at FROM messages WHERE customer = ?1 AND state IN ('claimed', 'sent') AND updated_at >= ?2 ORDER BY updated_at",
-    )?;
-    let rows = statement.query_map(params![customer, since], |row| {
-        Ok(PastSend {
-            campaign: row.get(0)?,
-            at: row.get(1)?,
-        })
-    })?;
-    rows.collect()
-}
-
-#[allow(clippy::too_many_arguments)]
-fn upsert(
-    connection: &Connection,
-    key: &MessageKey,
-    email: &str,
-    state: State,
-    reason: Option<&str>,
-    not_before: Option<i64>,
-    owner: Option<&str>,
-    attempts: u32,
-    now: i64,
-) -> rusqlite::Result<()> {
-    connection.prepare_cached(
-        "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, not_before, owner, attempts, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
-         ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET
-           email = excluded.email, state = excluded.state, reason = excluded.reason, not_before = excluded.not_before,
-           owner = excluded.owner, attempts = excluded.attempts, updated_at = excluded.updated_at",
-    )?
-    .execute(params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, not_before, owner, attempts, now])?;
-    Ok(())
 }
 
 fn ledger_error(path: &Path, error: impl std::fmt::Display) -> Error {
@@ -1187,37 +367,9 @@ fn ledger_error(path: &Path, error: impl std::fmt::Display) -> Error {
     Error::internal(format!("ledger {}: {text}{remedy}", path.display()))
 }
 
-/// `pid:start-time-in-clock-ticks` of this process (Linux), `pid` elsewhere.
-fn process_owner() -> String {
-    let pid = std::process::id();
-    match process_start(pid) {
-        Some(start) => format!("{pid}:{start}"),
-        None => pid.to_string(),
-    }
-}
-
-/// Whether the process that wrote `owner` is still running (same pid, same start time).
-fn owner_alive(owner: &str) -> bool {
-    let mut parts = owner.split(':');
-    let Some(pid) = parts.next().and_then(|p| p.parse::<u32>().ok()) else {
-        return false;
-    };
-    match (parts.next(), process_start(pid)) {
-        (Some(start), Some(actual)) => start == actual,
-        (None, Some(_)) => true,
-        (_, None) => false,
-    }
-}
-
-fn process_start(pid: u32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19).map(str::to_string)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::owner::process_start;
     use super::*;
 
     fn key(customer: &str) -> MessageKey {
@@ -1438,14 +590,14 @@ mod tests {
             "its owner died"
         );
         ledger
-            .finish_schedule_run("news", "", 1_000, "done", "sent 3", 1_004)
+            .finish_schedule_run("news", "", 1_000, RunState::Done, "sent 3", 1_004)
             .unwrap();
         assert!(!ledger.begin_schedule_run("news", "", 1_000, 1_005).unwrap());
         ledger
-            .finish_schedule_run("news", "", 2_000, "skipped", "stale", 2_500)
+            .finish_schedule_run("news", "", 2_000, RunState::Skipped, "stale", 2_500)
             .unwrap();
         assert_eq!(ledger.last_schedule_run("news", "").unwrap(), Some(2_000));
-        let runs: Vec<(i64, String)> = ledger
+        let runs: Vec<(i64, RunState)> = ledger
             .schedule_runs("news", 10)
             .unwrap()
             .into_iter()
@@ -1453,8 +605,20 @@ mod tests {
             .collect();
         assert_eq!(
             runs,
-            vec![(2_000, "skipped".to_string()), (1_000, "done".to_string())]
+            vec![(2_000, RunState::Skipped), (1_000, RunState::Done)]
         );
+    }
+
+    #[test]
+    fn a_failures_kind_is_read_back_from_its_reason() {
+        for kind in [Failure::Permanent, Failure::Transient] {
+            assert_eq!(
+                Failure::of(Some(&kind.reason("550 no such user"))),
+                Some(kind)
+            );
+        }
+        assert_eq!(Failure::of(Some("held out")), None);
+        assert_eq!(Failure::of(None), None);
     }
 
     #[test]

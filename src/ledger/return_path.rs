@@ -200,7 +200,7 @@ impl Ledger {
         campaign: Option<&str>,
         now: i64,
     ) -> Result<bool> {
-        super::suppress_in(&self.connection, email, reason, source, campaign, now)
+        super::suppression::suppress_in(&self.connection, email, reason, source, campaign, now)
             .map_err(|e| ledger_error(&self.path, e))
     }
 

@@ -122,7 +122,11 @@ fn run_marks_a_campaign_with_a_panic_failed_and_not_done() {
     let line: serde_json::Value = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(line["outcome"], "failed", "{run:?}");
     let runs = ledger(&workspace).schedule_runs(CAMPAIGN, 5).unwrap();
-    assert!(runs.iter().all(|r| r.state != "done"), "{runs:?}");
+    assert!(
+        runs.iter()
+            .all(|r| r.state != xsell::ledger::RunState::Done),
+        "{runs:?}"
+    );
 }
 
 /// A price past what decimal arithmetic can discount is a located data error.

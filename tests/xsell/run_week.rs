@@ -195,7 +195,7 @@ fn a_week_of_cron_runs() {
             .map(|r| {
                 (
                     xsell::data::timestamp(r.due_at).to_rfc3339(),
-                    (r.state, r.detail),
+                    (r.state.name().to_string(), r.detail),
                 )
             })
             .collect()

@@ -162,7 +162,11 @@ fn a_shard_sends_only_its_customers_and_sharded_runs_keep_their_own_schedule_rec
         .unwrap();
     let shards: BTreeSet<&str> = runs.iter().map(|r| r.shard.as_str()).collect();
     assert_eq!(shards, BTreeSet::from(["1/2", "2/2"]), "{runs:?}");
-    assert!(runs.iter().all(|r| r.state == "done"), "{runs:?}");
+    assert!(
+        runs.iter()
+            .all(|r| r.state == xsell::ledger::RunState::Done),
+        "{runs:?}"
+    );
 }
 
 /// What `plan --format json` says about each customer: their planned
