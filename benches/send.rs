@@ -164,6 +164,7 @@ fn prerendered(url: &str, dir: &Path, prepared: Vec<Prepared>, connections: usiz
         now: 1_794_819_600,
         cap_window: 7 * 86_400,
         progress: false,
+        domains: Default::default(),
     };
     let caps = Arc::new(|_: &MessageKey, _: &[PastSend]| CapVerdict::Allowed);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -274,6 +274,18 @@ pub struct SendSettings {
     pub concurrency: usize,
     pub retries: u32,
     pub max_consecutive_failures: u32,
+    /// Limits per recipient domain (`[send.domains]`), lowercase domain → limit.
+    pub domains: BTreeMap<String, DomainLimit>,
+}
+
+/// How fast and how wide one recipient domain is sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainLimit {
+    /// Messages in delivery at once to the domain, at most.
+    pub concurrency: Option<usize>,
+    /// Messages per second started to the domain, at most (evenly spaced).
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -476,6 +488,8 @@ struct RawSend {
     concurrency: Option<usize>,
     retries: Option<u32>,
     max_consecutive_failures: Option<u32>,
+    #[serde(default)]
+    domains: BTreeMap<String, Spanned<DomainLimit>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -858,7 +872,24 @@ impl Checker<'_> {
             concurrency: raw.send.concurrency.unwrap_or(4).max(1),
             retries: raw.send.retries.unwrap_or(3),
             max_consecutive_failures: raw.send.max_consecutive_failures.unwrap_or(20).max(1),
+            domains: BTreeMap::new(),
         };
+        let mut send = send;
+        for (domain, limit) in raw.send.domains {
+            let value = *limit.get_ref();
+            let valid = value.concurrency.is_none_or(|n| n >= 1)
+                && value.rate.is_none_or(|r| r > 0.0 && r.is_finite())
+                && domain.contains('.')
+                && !domain.contains('@');
+            if valid {
+                send.domains.insert(domain.to_ascii_lowercase(), value);
+            } else {
+                self.problem(
+                    &limit,
+                    format!("`send.domains.\"{domain}\"`: a domain such as \"gmail.com\" with `concurrency` of 1 or more and `rate` above 0 (messages per second)"),
+                );
+            }
+        }
 
         let transport = self.transport(raw.transport);
         let ledger_path = self.path(raw.ledger.path.as_deref().unwrap_or("state/xsell.db"));
@@ -1174,6 +1205,49 @@ from = "Demo Shop <hello@shop.example>"
 [unsubscribe]
 url = "https://shop.example/unsubscribe?token={token}"
 "#;
+
+    #[test]
+    fn domain_limits_and_the_landing_url_are_read_and_bad_ones_located() {
+        let config = Config::parse(
+            Path::new("/ws"),
+            &format!(
+                "{MINIMAL}\n[send.domains]\n\"Gmail.com\" = {{ concurrency = 4, rate = 50 }}\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            config.send.domains["gmail.com"],
+            DomainLimit {
+                concurrency: Some(4),
+                rate: Some(50.0)
+            }
+        );
+        // Default landing page: the unsubscribe URL's origin.
+        assert!(
+            config.site.landing_url.ends_with("/p/{token}"),
+            "{}",
+            config.site.landing_url
+        );
+        let bad = Config::parse(
+            Path::new("/ws"),
+            &format!("{MINIMAL}\n[send.domains]\n\"gmail.com\" = {{ concurrency = 0 }}\n"),
+        )
+        .unwrap_err();
+        let text = bad.to_string();
+        assert!(text.contains("send.domains.\"gmail.com\""), "{text}");
+        assert!(text.contains("xsell.toml:"), "{text}");
+        let bad = Config::parse(
+            Path::new("/ws"),
+            &format!("{MINIMAL}\n[site]\nlanding_url = \"https://shop.example/p?t={{token}}\"\n"),
+        )
+        .unwrap_err();
+        assert!(bad.to_string().contains("site.landing_url"), "{bad}");
+        assert_eq!(
+            landing_route("https://shop.example/more/{token}").as_deref(),
+            Some("/more/{token}")
+        );
+        assert_eq!(landing_route("http://shop.example/p/{token}"), None);
+    }
 
     #[test]
     fn a_minimal_config_gets_sensible_defaults() {

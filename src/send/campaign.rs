@@ -149,6 +149,7 @@ impl Sender {
             attempts: self.config.send.retries + 1,
             backoff: std::time::Duration::from_millis(500),
             max_consecutive_failures: self.config.send.max_consecutive_failures,
+            domains: self.config.send.domains.clone(),
             limit: request.limit,
             resend_unconfirmed: request.resend_unconfirmed,
             now: request.now,

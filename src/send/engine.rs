@@ -18,6 +18,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use serde::Serialize;
 
+use super::domains::DomainLimits;
 use super::ledger_writer::LedgerWriter;
 use super::throttle::Throttle;
 use super::transport::{Delivery, Transport};
@@ -69,6 +70,8 @@ pub struct SendOptions {
     /// How far back the caps look (seconds).
     pub cap_window: i64,
     pub progress: bool,
+    /// Limits per recipient domain (`[send.domains]`).
+    pub domains: BTreeMap<String, crate::config::DomainLimit>,
 }
 
 /// What a send did.
@@ -138,6 +141,7 @@ where
     });
     let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
     let throttle = Arc::new(Throttle::new(options.rate, options.burst));
+    let domains = Arc::new(DomainLimits::new(&options.domains));
     let consecutive_failures = Arc::new(AtomicUsize::new(0));
     let sent_so_far = Arc::new(AtomicUsize::new(0));
     let progress = progress_bar(options.progress);
@@ -152,6 +156,7 @@ where
             transport: transport.clone(),
             caps: caps.clone(),
             throttle: throttle.clone(),
+            domains: domains.clone(),
             options: options.clone(),
             stop: stop.clone(),
             consecutive_failures: consecutive_failures.clone(),
@@ -257,6 +262,7 @@ struct Worker {
     transport: Arc<Transport>,
     caps: Arc<CapsCheck>,
     throttle: Arc<Throttle>,
+    domains: Arc<DomainLimits>,
     options: Arc<SendOptions>,
     stop: Arc<AtomicBool>,
     consecutive_failures: Arc<AtomicUsize>,
@@ -354,6 +360,8 @@ impl Worker {
     ) -> Result<bool> {
         let options = &self.options;
         self.throttle.acquire().await;
+        // Held until this message's delivery is over.
+        let _domain = self.domains.enter(&message.email).await;
         crate::fault::inject("claim", &message.key.customer);
         let claim = {
             let caps = self.caps.clone();

@@ -3,6 +3,7 @@
 //! hands it to the transport and records the outcome.
 
 pub mod campaign;
+pub mod domains;
 pub mod engine;
 pub mod ledger_writer;
 pub mod outbox;

@@ -15,21 +15,31 @@ answer 4xx to some messages, drop some connections, and refuse addresses:
 --tls-cert/--tls-key  offer STARTTLS (and require it) with this certificate,
 --implicit-tls        or speak TLS from the first byte (SMTPS)
 --refuse-auth         offer AUTH, require it, and refuse every credential (535)
+--hold-ms N           keep each DATA N ms before answering (deliveries overlap)
+--concurrency-file F  keep there, as JSON, the most deliveries that were in
+                      DATA at once per recipient domain; each stored message
+                      gets an X-Accepted-At header (seconds, float)
 Decisions are deterministic (counters), so a test run is repeatable.
 """
 
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import signal
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
 
 class Handler:
-    def __init__(self, store, transient_every, drop_every, bounces):
+    def __init__(self, store, transient_every, drop_every, bounces, hold_ms=0, concurrency_file=None):
+        self.hold_ms = hold_ms
+        self.concurrency_file = concurrency_file
+        self.active = {}
+        self.most = {}
         self.store = store
         self.transient_every = transient_every
         self.drop_every = drop_every
@@ -44,6 +54,24 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        domains = sorted({address.rsplit("@", 1)[-1].lower() for address in envelope.rcpt_tos})
+        for domain in domains:
+            self.active[domain] = self.active.get(domain, 0) + 1
+            self.most[domain] = max(self.most.get(domain, 0), self.active[domain])
+        if self.concurrency_file:
+            temporary = self.concurrency_file + ".tmp"
+            with open(temporary, "w") as f:
+                json.dump(self.most, f)
+            os.rename(temporary, self.concurrency_file)
+        try:
+            if self.hold_ms:
+                await asyncio.sleep(self.hold_ms / 1000)
+            return self.accept(server, envelope)
+        finally:
+            for domain in domains:
+                self.active[domain] -= 1
+
+    def accept(self, server, envelope):
         n = next(self.data_count)
         if self.drop_every and n % self.drop_every == 0:
             server.transport.close()
@@ -56,6 +84,7 @@ class Handler:
         with open(temporary, "wb") as f:
             f.write(b"X-Envelope-From: " + (envelope.mail_from or "").encode() + b"\r\n")
             f.write(b"X-Envelope-To: " + ",".join(envelope.rcpt_tos).encode() + b"\r\n")
+            f.write(b"X-Accepted-At: " + repr(time.time()).encode() + b"\r\n")
             f.write(envelope.original_content)
         os.rename(temporary, path)
         return "250 2.0.0 OK"
@@ -77,9 +106,12 @@ def main():
     parser.add_argument("--tls-key")
     parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--refuse-auth", action="store_true")
+    parser.add_argument("--hold-ms", type=int, default=0)
+    parser.add_argument("--concurrency-file")
     args = parser.parse_args()
     os.makedirs(args.store, exist_ok=True)
-    handler = Handler(args.store, args.transient_every, args.drop_every, args.bounce)
+    handler = Handler(args.store, args.transient_every, args.drop_every, args.bounce,
+                      args.hold_ms, args.concurrency_file)
     tls = {}
     if args.tls_cert:
         import ssl

@@ -179,6 +179,11 @@ pub struct Flaky<'a> {
     pub implicit_tls: bool,
     /// Require AUTH and refuse every credential (535).
     pub refuse_auth: bool,
+    /// Keep each DATA this long before answering, so deliveries overlap.
+    pub hold_ms: u32,
+    /// Where the server keeps the most deliveries in DATA at once per
+    /// recipient domain (JSON); stored messages get `X-Accepted-At`.
+    pub concurrency_file: Option<&'a Path>,
 }
 
 /// A private CA and a server certificate it signed for 127.0.0.1 (openssl):
@@ -285,6 +290,12 @@ pub fn flaky_server(options: Flaky<'_>) -> Server {
     }
     if options.refuse_auth {
         command.arg("--refuse-auth");
+    }
+    if options.hold_ms > 0 {
+        command.args(["--hold-ms", &options.hold_ms.to_string()]);
+    }
+    if let Some(file) = options.concurrency_file {
+        command.arg("--concurrency-file").arg(file);
     }
     let child = command
         .stdout(Stdio::null())

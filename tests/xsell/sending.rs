@@ -39,6 +39,7 @@ fn options(concurrency: usize) -> SendOptions {
         now: 1_794_819_600,
         cap_window: 7 * 86_400,
         progress: false,
+        domains: Default::default(),
     }
 }
 
@@ -332,4 +333,84 @@ fn starttls_and_implicit_tls_with_a_private_ca() {
     );
     assert_eq!((summary.sent, summary.failed), (0, 1), "{summary:?}");
     assert!(server.message_ids().is_empty());
+}
+
+/// `message` for a recipient at `domain`.
+fn message_to(campaign: &str, i: usize, domain: &str) -> Prepared {
+    let mut message = message(campaign, i);
+    message.email = format!("c{i}@{domain}");
+    let text = String::from_utf8(message.bytes).unwrap();
+    message.bytes = text
+        .replace(&format!("c{i}@example.com"), &message.email)
+        .into_bytes();
+    message
+}
+
+/// `[send.domains]`: a domain held to one delivery at a time and one held
+/// to a rate, beside a free one, at a server that keeps every DATA 150 ms
+/// (so deliveries overlap) and notes the most in DATA at once per domain.
+#[test]
+fn domain_limits_hold_one_domain_and_leave_the_others_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let most_file = dir.path().join("most.json");
+    let server = peers::flaky_server(Flaky {
+        hold_ms: 150,
+        concurrency_file: Some(&most_file),
+        ..Flaky::default()
+    });
+    let transport = TransportSpec::parse(&server.url(), dir.path()).unwrap();
+    let domains = ["narrow.example", "rated.example", "free.example"];
+    let messages: Vec<Prepared> = (0..24)
+        .map(|i| message_to("domains", i, domains[i % 3]))
+        .collect();
+    let limits = BTreeMap::from([
+        (
+            "narrow.example".to_string(),
+            xsell::config::DomainLimit {
+                concurrency: Some(1),
+                rate: None,
+            },
+        ),
+        (
+            "rated.example".to_string(),
+            xsell::config::DomainLimit {
+                concurrency: None,
+                rate: Some(10.0),
+            },
+        ),
+    ]);
+    let summary = send(
+        &dir.path().join("xsell.db"),
+        &transport,
+        messages,
+        SendOptions {
+            domains: limits,
+            ..options(6)
+        },
+    );
+    assert_eq!((summary.sent, summary.failed), (24, 0));
+    let most: BTreeMap<String, u32> =
+        serde_json::from_str(&std::fs::read_to_string(&most_file).unwrap()).unwrap();
+    assert_eq!(most["narrow.example"], 1, "{most:?}");
+    assert!(
+        most["free.example"] >= 2,
+        "the free domain went in parallel: {most:?}"
+    );
+    // The rated domain's deliveries start at most 10 a second: 8 of them
+    // span at least 0.7 s (7 gaps of 0.1 s; their DATA all last 150 ms).
+    let mut accepted: Vec<f64> = server
+        .messages()
+        .iter()
+        .filter(|m| m.contains("X-Envelope-To: c") && m.contains("@rated.example"))
+        .map(|m| {
+            peers::header(m, "X-Accepted-At")
+                .unwrap()
+                .parse::<f64>()
+                .unwrap()
+        })
+        .collect();
+    accepted.sort_by(f64::total_cmp);
+    assert_eq!(accepted.len(), 8);
+    let span = accepted[7] - accepted[0];
+    assert!(span >= 0.65, "8 messages at 10/s took {span:.3} s");
 }
