@@ -255,6 +255,8 @@ pub enum LedgerCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Apply the ledger's schema migrations now (every command applies them when it opens the ledger); says the version.
+    Migrate,
 }
 
 #[derive(Debug, Args)]

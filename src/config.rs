@@ -32,6 +32,10 @@ pub struct Config {
     pub send: SendSettings,
     pub transport: TransportConfig,
     pub ledger_path: PathBuf,
+    /// A PostgreSQL ledger instead of the SQLite file: `postgres://user@host:port/db`.
+    pub ledger_url: Option<String>,
+    /// The environment variable holding the PostgreSQL password.
+    pub ledger_password_env: Option<String>,
     /// How long a write waits for another process's lock on the ledger.
     pub ledger_busy_timeout: TimeDelta,
     pub dkim: Option<DkimConfig>,
@@ -512,6 +516,8 @@ struct RawTransport {
 #[serde(deny_unknown_fields)]
 struct RawLedger {
     path: Option<String>,
+    url: Option<Spanned<String>>,
+    password_env: Option<String>,
     busy_timeout: Option<Spanned<String>>,
 }
 
@@ -894,6 +900,29 @@ impl Checker<'_> {
         let transport = self.transport(raw.transport);
         let ledger_path = self.path(raw.ledger.path.as_deref().unwrap_or("state/xsell.db"));
         let ledger_busy_timeout = self.duration(raw.ledger.busy_timeout, TimeDelta::minutes(1));
+        let ledger_url = match raw.ledger.url {
+            Some(url)
+                if url.get_ref().starts_with("postgres://")
+                    || url.get_ref().starts_with("postgresql://") =>
+            {
+                if url::Url::parse(url.get_ref()).is_ok_and(|u| u.password().is_some()) {
+                    self.problem(
+                        &url,
+                        "`ledger.url` must not hold a password: name the environment variable that does with `password_env`",
+                    );
+                }
+                Some(url.into_inner())
+            }
+            Some(url) => {
+                self.problem(
+                    &url,
+                    "`ledger.url` must be a PostgreSQL URL: postgres://user@host:port/database",
+                );
+                None
+            }
+            None => None,
+        };
+        let ledger_password_env = raw.ledger.password_env;
         let dkim = raw.dkim.map(|d| DkimConfig {
             domain: d.domain,
             selector: d.selector,
@@ -924,6 +953,8 @@ impl Checker<'_> {
                 send,
                 transport,
                 ledger_path,
+                ledger_url,
+                ledger_password_env,
                 ledger_busy_timeout,
                 dkim,
                 run,

@@ -253,12 +253,7 @@ impl Previewer {
     /// history included; a newsletter planned for its latest scheduled run).
     pub fn plan(&self, campaign: &Campaign, now: i64) -> Result<Arc<CampaignPlan>> {
         self.plans.get_or_make((campaign.id.clone(), now), || {
-            let history = Ledger::read_planning_history(
-                &self.config.ledger_path,
-                &self.config.caps,
-                campaign,
-                now,
-            )?;
+            let history = Ledger::read_planning_history(&self.config, campaign, now)?;
             Ok(plan_campaign(
                 &self.inputs(),
                 campaign,

@@ -69,7 +69,7 @@ pub fn responses(global: &Global, options: ResponseOptions) -> Result<i32> {
             ));
         }
     };
-    let Some(ledger) = Ledger::open_existing(&workspace.config.ledger_path)? else {
+    let Some(ledger) = Ledger::open_existing_for(&workspace.config)? else {
         return Err(Error::usage(
             "no ledger yet: send a campaign first, then simulate the responses",
         ));

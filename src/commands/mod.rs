@@ -74,6 +74,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Ledger {
             command: LedgerCommand::Init { force },
         } => ledger::init(global, *force),
+        Command::Ledger {
+            command: LedgerCommand::Migrate,
+        } => ledger::migrate(global),
         Command::Report {
             campaign,
             campaign_option,

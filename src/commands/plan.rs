@@ -38,12 +38,7 @@ pub fn run(
     };
     let due = crate::schedule::newsletter_due(campaign, now);
     // What was already sent, held out or suppressed.
-    let history = Ledger::read_planning_history(
-        &workspace.config.ledger_path,
-        &workspace.config.caps,
-        campaign,
-        now,
-    )?;
+    let history = Ledger::read_planning_history(&workspace.config, campaign, now)?;
     // Models learn only from what happened before `now`.
     let resolver = Recommender::build_before(store, now);
     let plan = plan_campaign(&inputs, campaign, now, due, &history, &resolver);

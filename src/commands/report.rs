@@ -50,7 +50,7 @@ pub fn run(
         until,
         data_until: store.last_event_ts(),
     };
-    let ledger = Ledger::open_existing(&config.ledger_path)?;
+    let ledger = Ledger::open_existing_for(&config)?;
     if ledger.is_none() {
         crate::stderr::note(&format!(
             "no ledger at {}: nothing has been sent from this workspace yet",

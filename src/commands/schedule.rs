@@ -35,7 +35,7 @@ pub fn run(global: &Global) -> Result<i32> {
     if !problems.is_empty() {
         return Err(problems.into());
     }
-    let ledger = Ledger::open_existing(&config.ledger_path)?;
+    let ledger = Ledger::open_existing_for(&config)?;
     let mut rows = Vec::new();
     for campaign in &campaigns {
         let next_due = campaign.schedule.as_ref().and_then(|s| {

@@ -76,7 +76,7 @@ pub(crate) fn sender(
     };
     let ledger = if dry_run {
         // Nothing is written: the ledger is read if there is one.
-        Ledger::open_existing(&workspace.config.ledger_path)?.map_or_else(Ledger::in_memory, Ok)?
+        Ledger::open_existing_for(&workspace.config)?.map_or_else(Ledger::in_memory, Ok)?
     } else {
         Ledger::for_config(&workspace.config, Creation::IfNeverSent)?
     };

@@ -2,8 +2,7 @@
 //! checked in the same transaction) before its SMTP transaction starts,
 //! then marked sent or failed; several writes share one commit.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
+use super::db::{Db, DbResult};
 use super::messages::past_sends;
 use super::suppression::suppress_in;
 use super::*;
@@ -21,7 +20,7 @@ impl Ledger {
         now: i64,
         cap_window: i64,
         resend_unconfirmed: bool,
-        caps: impl FnOnce(&[PastSend]) -> CapVerdict + Send,
+        caps: impl Fn(&[PastSend]) -> CapVerdict + Send,
     ) -> Result<Claim> {
         let request = ClaimRequest {
             key: key.clone(),
@@ -42,83 +41,19 @@ impl Ledger {
     /// loop's workers share commits, so the ledger keeps up with the SMTP
     /// server). Each claim is decided on the state left by the writes before it.
     pub fn write(&mut self, writes: Vec<Write<'_>>) -> Result<Vec<Written>> {
-        let path = self.path.clone();
         let owner = self.owner.clone();
-        let fail = |e: rusqlite::Error| ledger_error(&path, e);
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        let mut written = Vec::with_capacity(writes.len());
-        for write in writes {
-            written.push(match write {
-                Write::Claim(request, caps) => {
-                    let claim = claim_in(&transaction, &owner, &request, caps).map_err(fail)?;
-                    if let (Claim::Granted { .. }, Some(contents)) = (&claim, &request.contents) {
-                        contents::store_in(&transaction, &request.key, contents).map_err(fail)?;
-                    }
-                    Written::Claim(claim)
+        let path = self.path.clone();
+        // On PostgreSQL a serialization failure runs the whole batch again.
+        self.db
+            .get_mut()
+            .transaction(|db| {
+                let mut written = Vec::with_capacity(writes.len());
+                for write in &writes {
+                    written.push(apply(db, &owner, write)?);
                 }
-                Write::Sent {
-                    key,
-                    message_id,
-                    now,
-                } => {
-                    set_state_in(
-                        &transaction,
-                        &key,
-                        State::Sent,
-                        None,
-                        Some(&message_id),
-                        now,
-                    )
-                    .map_err(fail)?;
-                    Written::Done
-                }
-                Write::Failed {
-                    key,
-                    email,
-                    reason,
-                    permanent,
-                    now,
-                } => {
-                    let reason = if permanent {
-                        Failure::Permanent.reason(&reason)
-                    } else {
-                        Failure::Transient.reason(&reason)
-                    };
-                    // A failure may come before any claim (a panic ahead of
-                    // it): then it is a new row, so the batch never fails on it
-                    // and the moment is retried by a later run.
-                    match set_state_in(&transaction, &key, State::Failed, Some(&reason), None, now) {
-                        Err(rusqlite::Error::QueryReturnedNoRows) => {
-                            transaction
-                                .execute(
-                                    "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, created_at, updated_at)
-                                     VALUES (?1, ?2, ?3, ?4, 'failed', ?5, ?6, ?6) ON CONFLICT DO NOTHING",
-                                    params![key.campaign, key.customer, key.occurrence, email, reason, now],
-                                )
-                                .map_err(fail)?;
-                        }
-                        other => other.map_err(fail)?,
-                    }
-                    if permanent {
-                        suppress_in(
-                            &transaction,
-                            &email,
-                            "bounced",
-                            &format!("{}: {reason}", key.campaign),
-                            Some(&key.campaign),
-                            now,
-                        )
-                        .map_err(fail)?;
-                    }
-                    Written::Done
-                }
-            });
-        }
-        transaction.commit().map_err(fail)?;
-        Ok(written)
+                Ok(written)
+            })
+            .map_err(|e| ledger_error(&path, e))
     }
 
     /// The server accepted the message (its 250).
@@ -160,13 +95,13 @@ impl Ledger {
         now: i64,
     ) -> Result<bool> {
         let changed = self
-            .connection
+            .db()
             .execute(
                 "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT DO NOTHING",
-                params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, now],
+                vals![&key.campaign, &key.customer, &key.occurrence, email, state.name(), reason, now],
             )
-            .map_err(|e| ledger_error(&self.path, e))?;
+            .map_err(self.fail())?;
         Ok(changed > 0)
     }
 
@@ -182,18 +117,73 @@ impl Ledger {
         not_before: Option<i64>,
         now: i64,
     ) -> Result<()> {
-        self.connection
+        self.db()
             .execute(
                 "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, not_before, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
                  ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET
                    state = excluded.state, reason = excluded.reason, not_before = excluded.not_before, updated_at = excluded.updated_at
                  WHERE messages.state = 'deferred' OR (messages.state = 'failed' AND messages.reason LIKE 'transient:%')",
-                params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, not_before, now],
+                vals![&key.campaign, &key.customer, &key.occurrence, email, state.name(), reason, not_before, now],
             )
-            .map_err(|e| ledger_error(&self.path, e))?;
+            .map_err(self.fail())?;
         Ok(())
     }
+}
+
+/// One write of a batch, inside its transaction.
+fn apply(db: &mut Db, owner: &str, write: &Write<'_>) -> DbResult<Written> {
+    Ok(match write {
+        Write::Claim(request, caps) => {
+            let claim = claim_in(db, owner, request, caps)?;
+            if let (Claim::Granted { .. }, Some(contents)) = (&claim, &request.contents) {
+                contents::store_in(db, &request.key, contents)?;
+            }
+            Written::Claim(claim)
+        }
+        Write::Sent {
+            key,
+            message_id,
+            now,
+        } => {
+            set_state_in(db, key, State::Sent, None, Some(message_id), *now)?;
+            Written::Done
+        }
+        Write::Failed {
+            key,
+            email,
+            reason,
+            permanent,
+            now,
+        } => {
+            let reason = if *permanent {
+                Failure::Permanent.reason(reason)
+            } else {
+                Failure::Transient.reason(reason)
+            };
+            // A failure may come before any claim (a panic ahead of it):
+            // then it is a new row, so the batch never fails on it and the
+            // moment is retried by a later run.
+            if !set_state_in(db, key, State::Failed, Some(&reason), None, *now)? {
+                db.execute(
+                    "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'failed', ?5, ?6, ?6) ON CONFLICT DO NOTHING",
+                    vals![&key.campaign, &key.customer, &key.occurrence, email, &reason, *now],
+                )?;
+            }
+            if *permanent {
+                suppress_in(
+                    db,
+                    email,
+                    "bounced",
+                    &format!("{}: {reason}", key.campaign),
+                    Some(&key.campaign),
+                    *now,
+                )?;
+            }
+            Written::Done
+        }
+    })
 }
 
 /// A claim to decide in a [`Ledger::write`] batch.
@@ -209,8 +199,9 @@ pub struct ClaimRequest {
     pub contents: Option<String>,
 }
 
-/// The caps decision of a claim, given the customer's recent sends.
-pub type CapsDecision<'a> = Box<dyn FnOnce(&[PastSend]) -> CapVerdict + Send + 'a>;
+/// The caps decision of a claim, given the customer's recent sends (asked
+/// again if a PostgreSQL transaction is retried).
+pub type CapsDecision<'a> = Box<dyn Fn(&[PastSend]) -> CapVerdict + Send + 'a>;
 
 /// One write of a [`Ledger::write`] batch.
 pub enum Write<'a> {
@@ -237,11 +228,11 @@ pub enum Written {
 }
 
 fn claim_in(
-    connection: &Connection,
+    db: &mut Db,
     owner: &str,
     request: &ClaimRequest,
-    caps: CapsDecision<'_>,
-) -> rusqlite::Result<Claim> {
+    caps: &CapsDecision<'_>,
+) -> DbResult<Claim> {
     let ClaimRequest {
         key,
         email,
@@ -259,12 +250,18 @@ fn claim_in(
         attempts: u32,
         reason: Option<String>,
     }
-    let existing = connection
-        .prepare_cached("SELECT state, owner, not_before, attempts, reason FROM messages WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3")?
-        .query_row(params![key.campaign, key.customer, key.occurrence], |row| {
-            Ok(Existing { state: row.get(0)?, owner: row.get(1)?, not_before: row.get(2)?, attempts: row.get(3)?, reason: row.get(4)? })
-        })
-        .optional()?;
+    let existing = db
+        .query_opt(
+            "SELECT state, owner, not_before, attempts, reason FROM messages WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3",
+            vals![&key.campaign, &key.customer, &key.occurrence],
+        )?
+        .map(|row| Existing {
+            state: row.text(0),
+            owner: row.opt_text(1),
+            not_before: row.opt_int(2),
+            attempts: row.int(3) as u32,
+            reason: row.opt_text(4),
+        });
     let attempts = match &existing {
         None => 0,
         Some(Existing {
@@ -297,20 +294,22 @@ fn claim_in(
             }
         },
     };
-    let suppressed: Option<String> = connection
-        .prepare_cached("SELECT reason FROM suppression WHERE email = ?1")?
-        .query_row(params![email.trim().to_lowercase()], |row| row.get(0))
-        .optional()?;
-    let suppressed = match suppressed {
-        Some(reason) => Some(reason),
-        None => connection
-            .prepare_cached("SELECT 'unsubscribed from this campaign' FROM campaign_opt_outs WHERE email = ?1 AND campaign = ?2")?
-            .query_row(params![email.trim().to_lowercase(), key.campaign], |row| row.get(0))
-            .optional()?,
+    let address = email.trim().to_lowercase();
+    let suppressed = match db.query_opt(
+        "SELECT reason FROM suppression WHERE email = ?1",
+        vals![&address],
+    )? {
+        Some(row) => Some(row.text(0)),
+        None => db
+            .query_opt(
+                "SELECT campaign FROM campaign_opt_outs WHERE email = ?1 AND campaign = ?2",
+                vals![&address, &key.campaign],
+            )?
+            .map(|_| "unsubscribed from this campaign".to_string()),
     };
     if let Some(reason) = suppressed {
         upsert(
-            connection,
+            db,
             key,
             email,
             State::Skipped,
@@ -322,12 +321,12 @@ fn claim_in(
         )?;
         return Ok(Claim::Suppressed(reason));
     }
-    let recent = past_sends(connection, &key.customer, now - cap_window)?;
+    let recent = past_sends(db, &key.customer, now - cap_window)?;
     let verdict = caps(&recent);
     Ok(match &verdict {
         CapVerdict::Allowed => {
             upsert(
-                connection,
+                db,
                 key,
                 email,
                 State::Claimed,
@@ -343,7 +342,7 @@ fn claim_in(
         }
         CapVerdict::Skip(reason) => {
             upsert(
-                connection,
+                db,
                 key,
                 email,
                 State::Skipped,
@@ -357,7 +356,7 @@ fn claim_in(
         }
         CapVerdict::Defer { reason, until } => {
             upsert(
-                connection,
+                db,
                 key,
                 email,
                 State::Deferred,
@@ -372,29 +371,26 @@ fn claim_in(
     })
 }
 
+/// Sets a message's state; `false` when it has no row.
 fn set_state_in(
-    connection: &Connection,
+    db: &mut Db,
     key: &MessageKey,
     state: State,
     reason: Option<&str>,
     message_id: Option<&str>,
     now: i64,
-) -> rusqlite::Result<()> {
-    let changed = connection
-        .prepare_cached(
-            "UPDATE messages SET state = ?4, reason = ?5, message_id = COALESCE(?6, message_id), owner = NULL, updated_at = ?7
-             WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3",
-        )?
-        .execute(params![key.campaign, key.customer, key.occurrence, state.name(), reason, message_id, now])?;
-    if changed == 0 {
-        return Err(rusqlite::Error::QueryReturnedNoRows);
-    }
-    Ok(())
+) -> DbResult<bool> {
+    let changed = db.execute(
+        "UPDATE messages SET state = ?4, reason = ?5, message_id = COALESCE(?6, message_id), owner = NULL, updated_at = ?7
+         WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3",
+        vals![&key.campaign, &key.customer, &key.occurrence, state.name(), reason, message_id, now],
+    )?;
+    Ok(changed > 0)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn upsert(
-    connection: &Connection,
+    db: &mut Db,
     key: &MessageKey,
     email: &str,
     state: State,
@@ -403,14 +399,14 @@ fn upsert(
     owner: Option<&str>,
     attempts: u32,
     now: i64,
-) -> rusqlite::Result<()> {
-    connection.prepare_cached(
+) -> DbResult<()> {
+    db.execute(
         "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, not_before, owner, attempts, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
          ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET
            email = excluded.email, state = excluded.state, reason = excluded.reason, not_before = excluded.not_before,
            owner = excluded.owner, attempts = excluded.attempts, updated_at = excluded.updated_at",
-    )?
-    .execute(params![key.campaign, key.customer, key.occurrence, email, state.name(), reason, not_before, owner, attempts, now])?;
+        vals![&key.campaign, &key.customer, &key.occurrence, email, state.name(), reason, not_before, owner, attempts, now],
+    )?;
     Ok(())
 }

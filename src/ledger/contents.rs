@@ -4,7 +4,7 @@
 //! for a message that is sent, and with the record of a held-out moment for
 //! what the control group would have been shown (its baseline).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::db::{Db, DbResult, vals};
 use serde::{Deserialize, Serialize};
 
 use super::{Ledger, MessageKey, State, ledger_error};
@@ -56,17 +56,12 @@ pub struct ReportRow {
     pub contents: Option<Contents>,
 }
 
-pub(super) fn store_in(
-    connection: &Connection,
-    key: &MessageKey,
-    contents: &str,
-) -> rusqlite::Result<()> {
-    connection
-        .prepare_cached(
-            "INSERT INTO message_contents (campaign, customer, occurrence, contents) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET contents = excluded.contents",
-        )?
-        .execute(params![key.campaign, key.customer, key.occurrence, contents])?;
+pub(super) fn store_in(db: &mut Db, key: &MessageKey, contents: &str) -> DbResult<()> {
+    db.execute(
+        "INSERT INTO message_contents (campaign, customer, occurrence, contents) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET contents = excluded.contents",
+        vals![&key.campaign, &key.customer, &key.occurrence, contents],
+    )?;
     Ok(())
 }
 
@@ -81,24 +76,26 @@ impl Ledger {
         now: i64,
     ) -> Result<()> {
         let path = self.path.clone();
-        let fail = |e| ledger_error(&path, e);
-        let transaction = self.connection.transaction().map_err(fail)?;
-        let changed = transaction
-            .execute(
-                "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, 'held_out', 'held out', ?5, ?5)
-                 ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET
-                   state = 'held_out', reason = 'held out', not_before = NULL, updated_at = excluded.updated_at
-                 WHERE messages.state = 'deferred' OR (messages.state = 'failed' AND messages.reason LIKE 'transient:%')",
-                params![key.campaign, key.customer, key.occurrence, email, now],
-            )
-            .map_err(fail)?;
-        if changed > 0
-            && let Some(contents) = contents
-        {
-            store_in(&transaction, key, &contents.to_json()).map_err(fail)?;
-        }
-        transaction.commit().map_err(fail)
+        let json = contents.map(Contents::to_json);
+        self.db
+            .get_mut()
+            .transaction(|db| {
+                let changed = db.execute(
+                    "INSERT INTO messages (campaign, customer, occurrence, email, state, reason, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, 'held_out', 'held out', ?5, ?5)
+                     ON CONFLICT (campaign, customer, occurrence) DO UPDATE SET
+                       state = 'held_out', reason = 'held out', not_before = NULL, updated_at = excluded.updated_at
+                     WHERE messages.state = 'deferred' OR (messages.state = 'failed' AND messages.reason LIKE 'transient:%')",
+                    vals![&key.campaign, &key.customer, &key.occurrence, email, now],
+                )?;
+                if changed > 0
+                    && let Some(json) = &json
+                {
+                    store_in(db, key, json)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| ledger_error(&path, e))
     }
 
     /// Sent and held-out messages recorded between `since` and `until`
@@ -109,32 +106,34 @@ impl Ledger {
         since: i64,
         until: i64,
     ) -> Result<Vec<ReportRow>> {
-        let fail = |e| ledger_error(&self.path, e);
-        let mut statement = self
-            .connection
-            .prepare(
-                "SELECT m.campaign, m.customer, m.email, m.state, m.updated_at, c.contents
-                 FROM messages m LEFT JOIN message_contents c
-                   ON c.campaign = m.campaign AND c.customer = m.customer AND c.occurrence = m.occurrence
-                 WHERE m.state IN ('sent', 'held_out') AND (?1 IS NULL OR m.campaign = ?1)
-                   AND m.updated_at >= ?2 AND m.updated_at < ?3
-                 ORDER BY m.campaign, m.updated_at, m.customer",
-            )
-            .map_err(fail)?;
-        let rows = statement
-            .query_map(params![campaign, since, until], |row| {
-                let contents: Option<String> = row.get(5)?;
-                Ok(ReportRow {
-                    campaign: row.get(0)?,
-                    customer: row.get(1)?,
-                    email: row.get(2)?,
-                    state: State::parse(&row.get::<_, String>(3)?),
-                    at: row.get(4)?,
-                    contents: contents.and_then(|text| serde_json::from_str(&text).ok()),
-                })
+        const SELECT: &str = "SELECT m.campaign, m.customer, m.email, m.state, m.updated_at, c.contents
+             FROM messages m LEFT JOIN message_contents c
+               ON c.campaign = m.campaign AND c.customer = m.customer AND c.occurrence = m.occurrence
+             WHERE m.state IN ('sent', 'held_out') AND m.updated_at >= ?1 AND m.updated_at < ?2";
+        let rows = match campaign {
+            Some(campaign) => self.db().query(
+                &format!("{SELECT} AND m.campaign = ?3 ORDER BY m.campaign, m.updated_at, m.customer"),
+                vals![since, until, campaign],
+            ),
+            None => self.db().query(
+                &format!("{SELECT} ORDER BY m.campaign, m.updated_at, m.customer"),
+                vals![since, until],
+            ),
+        }
+        .map_err(self.fail())?;
+        Ok(rows
+            .iter()
+            .map(|row| ReportRow {
+                campaign: row.text(0),
+                customer: row.text(1),
+                email: row.text(2),
+                state: State::parse(&row.text(3)),
+                at: row.int(4),
+                contents: row
+                    .opt_text(5)
+                    .and_then(|text| serde_json::from_str(&text).ok()),
             })
-            .map_err(fail)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(fail)
+            .collect())
     }
 
     /// What one message showed, when it was sent (claimed or confirmed):
@@ -145,19 +144,17 @@ impl Ledger {
         customer: &str,
         occurrence: &str,
     ) -> Result<Option<Contents>> {
-        let fail = |e| ledger_error(&self.path, e);
-        let text: Option<String> = self
-            .connection
-            .query_row(
+        let text = self
+            .db()
+            .query_opt(
                 "SELECT c.contents FROM message_contents c JOIN messages m
                    ON m.campaign = c.campaign AND m.customer = c.customer AND m.occurrence = c.occurrence
                  WHERE c.campaign = ?1 AND c.customer = ?2 AND c.occurrence = ?3
                    AND m.state IN ('claimed', 'sent')",
-                params![campaign, customer, occurrence],
-                |row| row.get(0),
+                vals![campaign, customer, occurrence],
             )
-            .optional()
-            .map_err(fail)?;
+            .map_err(self.fail())?
+            .and_then(|row| row.opt_text(0));
         Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
     }
 
@@ -165,20 +162,18 @@ impl Ledger {
     /// (`unsubscribed`, `complained`, `bounced`; campaign opt-outs count as
     /// unsubscribed): (campaign, email, reason, at).
     pub fn departures(&self) -> Result<Vec<(String, String, String, i64)>> {
-        let fail = |e| ledger_error(&self.path, e);
-        let mut statement = self
-            .connection
-            .prepare(
+        let rows = self
+            .db()
+            .query(
                 "SELECT campaign, email, reason, at FROM suppression WHERE campaign IS NOT NULL
                  UNION ALL
                  SELECT campaign, email, 'unsubscribed', at FROM campaign_opt_outs",
+                &[],
             )
-            .map_err(fail)?;
-        let rows = statement
-            .query_map([], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })
-            .map_err(fail)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(fail)
+            .map_err(self.fail())?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.text(0), row.text(1), row.text(2), row.int(3)))
+            .collect())
     }
 }

@@ -2,22 +2,21 @@
 //! claims, counts, a customer's recent sends, and the history planning
 //! reads.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
+use super::db::{Db, DbResult, Row};
 use super::*;
 use crate::error::Result;
 
 impl Ledger {
     /// The row of one message, if any.
     pub fn message(&self, key: &MessageKey) -> Result<Option<MessageRow>> {
-        self.connection
-            .query_row(
+        Ok(self
+            .db()
+            .query_opt(
                 &format!("{SELECT_ROW} WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3"),
-                params![key.campaign, key.customer, key.occurrence],
-                message_row,
+                vals![&key.campaign, &key.customer, &key.occurrence],
             )
-            .optional()
-            .map_err(|e| ledger_error(&self.path, e))
+            .map_err(self.fail())?
+            .map(|row| message_row(&row)))
     }
 
     /// Messages in a state (all campaigns when `campaign` is `None`), oldest first.
@@ -26,15 +25,18 @@ impl Ledger {
         campaign: Option<&str>,
         state: State,
     ) -> Result<Vec<MessageRow>> {
-        let mut statement = self
-            .connection
-            .prepare(&format!("{SELECT_ROW} WHERE (?1 IS NULL OR campaign = ?1) AND state = ?2 ORDER BY updated_at, campaign, customer, occurrence"))
-            .map_err(|e| ledger_error(&self.path, e))?;
-        let rows = statement
-            .query_map(params![campaign, state.name()], message_row)
-            .map_err(|e| ledger_error(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| ledger_error(&self.path, e))
+        let rows = match campaign {
+            Some(campaign) => self.db().query(
+                &format!("{SELECT_ROW} WHERE campaign = ?1 AND state = ?2 ORDER BY updated_at, campaign, customer, occurrence"),
+                vals![campaign, state.name()],
+            ),
+            None => self.db().query(
+                &format!("{SELECT_ROW} WHERE state = ?1 ORDER BY updated_at, campaign, customer, occurrence"),
+                vals![state.name()],
+            ),
+        }
+        .map_err(self.fail())?;
+        Ok(rows.iter().map(message_row).collect())
     }
 
     /// Claims left by processes that are gone: sent or not, nobody knows.
@@ -52,25 +54,22 @@ impl Ledger {
 
     /// Counts of messages per state for a campaign.
     pub fn state_counts(&self, campaign: &str) -> Result<Vec<(State, u64)>> {
-        let mut statement = self
-            .connection
-            .prepare("SELECT state, COUNT(*) FROM messages WHERE campaign = ?1 GROUP BY state ORDER BY state")
-            .map_err(|e| ledger_error(&self.path, e))?;
-        let rows = statement
-            .query_map(params![campaign], |row| {
-                Ok((
-                    State::parse(&row.get::<_, String>(0)?),
-                    row.get::<_, i64>(1)?.max(0) as u64,
-                ))
-            })
-            .map_err(|e| ledger_error(&self.path, e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| ledger_error(&self.path, e))
+        let rows = self
+            .db()
+            .query(
+                "SELECT state, COUNT(*) FROM messages WHERE campaign = ?1 GROUP BY state ORDER BY state",
+                vals![campaign],
+            )
+            .map_err(self.fail())?;
+        Ok(rows
+            .iter()
+            .map(|row| (State::parse(&row.text(0)), row.int(1).max(0) as u64))
+            .collect())
     }
 
     /// A customer's claimed or sent messages since `since` (all campaigns).
     pub fn sends_of(&self, customer: &str, since: i64) -> Result<Vec<PastSend>> {
-        past_sends(&self.connection, customer, since).map_err(|e| ledger_error(&self.path, e))
+        past_sends(&mut self.db(), customer, since).map_err(self.fail())
     }
 
     /// What planning `campaign` at `now` reads: [`Ledger::history`] over
@@ -89,12 +88,12 @@ impl Ledger {
     /// creating one: an empty history before the first send. For the
     /// commands that only read (`plan`, `preview`, `serve`).
     pub fn read_planning_history(
-        path: &Path,
-        caps: &crate::config::GlobalCaps,
+        config: &crate::config::Config,
         campaign: &crate::campaign::Campaign,
         now: i64,
     ) -> Result<crate::history::MemoryHistory> {
-        match Ledger::open_existing(path)? {
+        let caps = &config.caps;
+        match Ledger::open_existing_for(config)? {
             Some(ledger) => ledger.planning_history(caps, campaign, now),
             None => Ok(crate::history::MemoryHistory::new()),
         }
@@ -105,7 +104,6 @@ impl Ledger {
     /// since `since` (for caps). The claim transaction re-checks all of it.
     pub fn history(&self, campaign: &str, since: i64) -> Result<crate::history::MemoryHistory> {
         use crate::history::{MemoryHistory, Outcome, SuppressionReason};
-        let fail = |e: rusqlite::Error| ledger_error(&self.path, e);
         let mut history = MemoryHistory::new();
         for entry in self.suppression_list()? {
             let reason = match entry.reason.as_str() {
@@ -119,23 +117,21 @@ impl Ledger {
         for (email, at) in self.campaign_opt_outs(campaign)? {
             history.suppress(&email, SuppressionReason::Unsubscribed, at);
         }
-        let mut statement = self
-            .connection
-            .prepare("SELECT customer, occurrence, state, reason, updated_at FROM messages WHERE campaign = ?1 AND state IN ('sent', 'held_out', 'skipped', 'claimed', 'failed')")
-            .map_err(fail)?;
-        let rows = statement
-            .query_map(params![campaign], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, Option<String>>(3)?,
-                    row.get::<_, i64>(4)?,
-                ))
-            })
-            .map_err(fail)?;
+        let rows = self
+            .db()
+            .query(
+                "SELECT customer, occurrence, state, reason, updated_at FROM messages WHERE campaign = ?1 AND state IN ('sent', 'held_out', 'skipped', 'claimed', 'failed')",
+                vals![campaign],
+            )
+            .map_err(self.fail())?;
         for row in rows {
-            let (customer, occurrence, state, reason, at) = row.map_err(fail)?;
+            let (customer, occurrence, state, reason, at) = (
+                row.text(0),
+                row.text(1),
+                row.text(2),
+                row.opt_text(3),
+                row.int(4),
+            );
             let outcome = match State::parse(&state) {
                 State::Sent => Outcome::Sent,
                 State::HeldOut => Outcome::HeldOut,
@@ -150,22 +146,15 @@ impl Ledger {
             };
             history.mark_handled(campaign, &customer, &occurrence, outcome, at);
         }
-        let mut statement = self
-            .connection
-            .prepare("SELECT customer, campaign, updated_at FROM messages WHERE state IN ('claimed', 'sent') AND updated_at >= ?1 ORDER BY updated_at")
-            .map_err(fail)?;
-        let rows = statement
-            .query_map(params![since], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                ))
-            })
-            .map_err(fail)?;
+        let rows = self
+            .db()
+            .query(
+                "SELECT customer, campaign, updated_at FROM messages WHERE state IN ('claimed', 'sent') AND updated_at >= ?1 ORDER BY updated_at",
+                vals![since],
+            )
+            .map_err(self.fail())?;
         for row in rows {
-            let (customer, other, at) = row.map_err(fail)?;
-            history.record_send(&customer, &other, at);
+            history.record_send(&row.text(0), &row.text(1), row.int(2));
         }
         Ok(history)
     }
@@ -173,36 +162,33 @@ impl Ledger {
 
 pub(super) const SELECT_ROW: &str = "SELECT campaign, customer, occurrence, email, state, reason, message_id, owner, attempts, updated_at FROM messages";
 
-pub(super) fn message_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
-    Ok(MessageRow {
+pub(super) fn message_row(row: &Row) -> MessageRow {
+    MessageRow {
         key: MessageKey {
-            campaign: row.get(0)?,
-            customer: row.get(1)?,
-            occurrence: row.get(2)?,
+            campaign: row.text(0),
+            customer: row.text(1),
+            occurrence: row.text(2),
         },
-        email: row.get(3)?,
-        state: State::parse(&row.get::<_, String>(4)?),
-        reason: row.get(5)?,
-        message_id: row.get(6)?,
-        owner: row.get(7)?,
-        attempts: row.get(8)?,
-        updated_at: row.get(9)?,
-    })
+        email: row.text(3),
+        state: State::parse(&row.text(4)),
+        reason: row.opt_text(5),
+        message_id: row.opt_text(6),
+        owner: row.opt_text(7),
+        attempts: row.int(8) as u32,
+        updated_at: row.int(9),
+    }
 }
 
-pub(super) fn past_sends(
-    connection: &Connection,
-    customer: &str,
-    since: i64,
-) -> rusqlite::Result<Vec<PastSend>> {
-    let mut statement = connection.prepare_cached(
+pub(super) fn past_sends(db: &mut Db, customer: &str, since: i64) -> DbResult<Vec<PastSend>> {
+    let rows = db.query(
         "SELECT campaign, updated_at FROM messages WHERE customer = ?1 AND state IN ('claimed', 'sent') AND updated_at >= ?2 ORDER BY updated_at",
+        vals![customer, since],
     )?;
-    let rows = statement.query_map(params![customer, since], |row| {
-        Ok(PastSend {
-            campaign: row.get(0)?,
-            at: row.get(1)?,
+    Ok(rows
+        .iter()
+        .map(|row| PastSend {
+            campaign: row.text(0),
+            at: row.int(1),
         })
-    })?;
-    rows.collect()
+        .collect())
 }

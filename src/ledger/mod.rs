@@ -25,13 +25,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::cell::RefCell;
+
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 
 mod claims;
 mod contents;
+pub(crate) mod db;
 mod messages;
 mod owner;
 mod return_path;
@@ -43,7 +45,7 @@ mod workspace;
 pub use claims::{CapsDecision, ClaimRequest, Write, Written};
 use owner::{owner_alive, process_owner};
 pub use schedule::RunState;
-use schema::MIGRATIONS;
+use db::{Db, DbError, vals};
 
 pub use contents::{Contents, ReportRow, Shown};
 
@@ -188,7 +190,9 @@ pub struct MessageRow {
 }
 
 pub struct Ledger {
-    connection: Connection,
+    db: RefCell<Db>,
+    /// Where it is, for messages: the SQLite file, or the PostgreSQL URL
+    /// without its password.
     path: PathBuf,
     /// `pid:start-time` of this process, recorded on claims so a claim of a
     /// live process is never taken for an abandoned one.
@@ -203,7 +207,8 @@ impl Ledger {
                 ledger_error(path, format!("cannot create {}: {e}", parent.display()))
             })?;
         }
-        let connection = Connection::open(path).map_err(|e| ledger_error(path, e))?;
+        let connection =
+            rusqlite::Connection::open(path).map_err(|e| ledger_error(path, e))?;
         connection
             .busy_timeout(Duration::from_secs(60))
             .map_err(|e| ledger_error(path, e))?;
@@ -213,7 +218,7 @@ impl Ledger {
             )
             .map_err(|e| ledger_error(path, e))?;
         let mut ledger = Ledger {
-            connection,
+            db: RefCell::new(Db::Sqlite(connection)),
             path: path.to_path_buf(),
             owner: process_owner(),
         };
@@ -224,10 +229,34 @@ impl Ledger {
     /// An empty ledger in memory, for dry runs in a workspace without one.
     pub fn in_memory() -> Result<Ledger> {
         let path = PathBuf::from(":memory:");
-        let connection = Connection::open_in_memory().map_err(|e| ledger_error(&path, e))?;
+        let connection =
+            rusqlite::Connection::open_in_memory().map_err(|e| ledger_error(&path, e))?;
         let mut ledger = Ledger {
-            connection,
+            db: RefCell::new(Db::Sqlite(connection)),
             path,
+            owner: process_owner(),
+        };
+        ledger.migrate()?;
+        Ok(ledger)
+    }
+
+    /// Connects to the ledger in a PostgreSQL database (`postgres://user@host:port/db`;
+    /// `password`, if any, from the environment) and migrates it.
+    pub fn open_postgres(url: &str, password: Option<&str>) -> Result<Ledger> {
+        let shown = PathBuf::from(redact(url));
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|e| ledger_error(&shown, format!("not a PostgreSQL URL: {e}")))?;
+        if let Some(password) = password {
+            config.password(password);
+        }
+        config.application_name("xsell");
+        let client = config
+            .connect(postgres::NoTls)
+            .map_err(|e| ledger_error(&shown, DbError::Postgres(e)))?;
+        let mut ledger = Ledger {
+            db: RefCell::new(Db::Postgres(Box::new(db::Postgres::new(client)))),
+            path: shown,
             owner: process_owner(),
         };
         ledger.migrate()?;
@@ -251,11 +280,15 @@ impl Ledger {
         }
     }
 
-    /// How long a write waits for another process's lock (a minute by default).
+    /// How long a write waits for another process's lock (a minute by
+    /// default; SQLite only: PostgreSQL waits on row locks itself).
     pub fn set_busy_timeout(&self, timeout: Duration) -> Result<()> {
-        self.connection
-            .busy_timeout(timeout)
-            .map_err(|e| ledger_error(&self.path, e))
+        match &*self.db.borrow() {
+            Db::Sqlite(connection) => connection
+                .busy_timeout(timeout)
+                .map_err(|e| ledger_error(&self.path, e)),
+            Db::Postgres(_) => Ok(()),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -267,93 +300,110 @@ impl Ledger {
         &self.owner
     }
 
+    /// The database, for one statement or transaction.
+    fn db(&self) -> std::cell::RefMut<'_, Db> {
+        self.db.borrow_mut()
+    }
+
+    /// Maps a database error to the ledger's.
+    fn fail(&self) -> impl Fn(DbError) -> Error + '_ {
+        move |e| ledger_error(&self.path, e)
+    }
+
     fn migrate(&mut self) -> Result<()> {
-        let version = self.schema_version()?;
-        if version > MIGRATIONS.len() {
+        let path = self.path.clone();
+        let fail = |e: DbError| ledger_error(&path, e);
+        let db = self.db.get_mut();
+        let migrations = schema::migrations(db);
+        if db.is_postgres() {
+            db.batch(schema::POSTGRES_VERSION_TABLE).map_err(fail)?;
+        }
+        let version = schema::version(db).map_err(fail)?;
+        if version > migrations.len() {
             return Err(Error::usage(format!(
                 "{}: the ledger has schema version {version}, newer than this xsell knows ({}); upgrade xsell",
-                self.path.display(),
-                MIGRATIONS.len()
+                path.display(),
+                migrations.len()
             )));
         }
-        for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-            let transaction = self
-                .connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| ledger_error(&self.path, e))?;
-            // Another process may have migrated while we waited for the lock.
-            let current: i64 = transaction
-                .query_row("PRAGMA user_version", [], |row| row.get(0))
-                .map_err(|e| ledger_error(&self.path, e))?;
-            if current as usize > index {
-                continue;
-            }
-            transaction
-                .execute_batch(migration)
-                .map_err(|e| ledger_error(&self.path, e))?;
-            transaction
-                .execute_batch(&format!("PRAGMA user_version = {}", index + 1))
-                .map_err(|e| ledger_error(&self.path, e))?;
-            transaction
-                .commit()
-                .map_err(|e| ledger_error(&self.path, e))?;
+        for (index, migration) in migrations.iter().enumerate().skip(version) {
+            db.transaction(|db| {
+                // Another process may have migrated while we waited for the lock.
+                if schema::version_for_update(db)? > index {
+                    return Ok(());
+                }
+                db.batch(migration)?;
+                schema::set_version(db, index + 1)
+            })
+            .map_err(fail)?;
         }
         Ok(())
     }
 
     /// A fact about the ledger itself (`workspace_id`), if recorded.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        self.connection
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                params![key],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|e| ledger_error(&self.path, e))
+        Ok(self
+            .db()
+            .query_opt("SELECT value FROM meta WHERE key = ?1", vals![key])
+            .map_err(self.fail())?
+            .map(|row| row.text(0)))
     }
 
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        self.connection
+        self.db()
             .execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, value],
+                vals![key, value],
             )
-            .map_err(|e| ledger_error(&self.path, e))
+            .map_err(self.fail())
             .map(|_| ())
     }
 
+    /// The fact recorded under `key`, recording `value` if there is none.
+    pub fn meta_or_insert(&mut self, key: &str, value: &str) -> Result<String> {
+        self.db()
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                vals![key, value],
+            )
+            .map_err(self.fail())?;
+        Ok(self.meta(key)?.unwrap_or_else(|| value.to_string()))
+    }
+
     pub fn schema_version(&self) -> Result<usize> {
-        let version: i64 = self
-            .connection
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(|e| ledger_error(&self.path, e))?;
-        Ok(version.max(0) as usize)
+        schema::version(&mut self.db()).map_err(self.fail())
     }
 
     /// Runs `work` in one transaction (e.g. a whole suppression import: all or nothing).
     pub fn in_transaction<T>(&mut self, work: impl FnOnce(&mut Ledger) -> Result<T>) -> Result<T> {
-        self.connection
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| ledger_error(&self.path, e))?;
+        self.db().begin().map_err(self.fail())?;
         match work(self) {
             Ok(value) => {
-                self.connection
-                    .execute_batch("COMMIT")
-                    .map_err(|e| ledger_error(&self.path, e))?;
+                self.db().commit().map_err(self.fail())?;
                 Ok(value)
             }
             Err(error) => {
-                let _ = self.connection.execute_batch("ROLLBACK");
+                self.db().rollback();
                 Err(error)
             }
         }
     }
 
-    /// The underlying connection, for the schedule-run records of `xsell run`.
+    /// Runs raw SQL on the ledger (tests that fake an old or newer ledger).
     #[cfg(test)]
-    pub(crate) fn connection(&mut self) -> &mut Connection {
-        &mut self.connection
+    pub(crate) fn raw_batch(&mut self, sql: &str) -> Result<()> {
+        self.db.get_mut().batch(sql).map_err(|e| ledger_error(&self.path, e))
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -389,7 +439,10 @@ mod tests {
     #[test]
     fn a_message_is_claimed_once_then_sent_once() {
         let (_dir, mut ledger) = open();
-        assert_eq!(ledger.schema_version().unwrap(), MIGRATIONS.len());
+        assert_eq!(
+            ledger.schema_version().unwrap(),
+            schema::migrations(&ledger.db()).len()
+        );
         let allow = |_: &[PastSend]| CapVerdict::Allowed;
         assert_eq!(
             ledger
@@ -430,10 +483,10 @@ mod tests {
             })
             .unwrap();
         ledger.mark_sent(&other, "<m>", 1_000).unwrap();
-        let mut seen = Vec::new();
+        let seen = std::sync::Mutex::new(Vec::new());
         let claim = ledger
             .claim(&key("A"), "a@x.example", 2_000, 86_400, false, |sends| {
-                seen = sends.to_vec();
+                *seen.lock().unwrap() = sends.to_vec();
                 CapVerdict::Defer {
                     reason: "at most 1 in 1d".into(),
                     until: 1_000 + 86_400,
@@ -441,7 +494,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(
-            seen,
+            *seen.lock().unwrap(),
             vec![PastSend {
                 campaign: "other".into(),
                 at: 1_000
@@ -520,8 +573,7 @@ mod tests {
             .unwrap();
         // The claim of a process that no longer exists (pid 0 never is a user process).
         ledger
-            .connection()
-            .execute("UPDATE messages SET owner = '0:1'", [])
+            .raw_batch("UPDATE messages SET owner = '0:1'")
             .unwrap();
         drop(ledger);
         let mut ledger = Ledger::open(&dir.path().join("state/xsell.db")).unwrap();
@@ -553,16 +605,14 @@ mod tests {
             .unwrap();
         let live = process_owner();
         ledger
-            .connection()
-            .execute("UPDATE messages SET owner = 'someone-else'", [])
+            .raw_batch("UPDATE messages SET owner = 'someone-else'")
             .unwrap();
         assert!(owner_alive(&live));
         ledger
-            .connection()
-            .execute(
-                "UPDATE messages SET owner = ?1",
-                [format!("1:{}", process_start(1).unwrap_or_default())],
-            )
+            .raw_batch(&format!(
+                "UPDATE messages SET owner = '1:{}'",
+                process_start(1).unwrap_or_default()
+            ))
             .unwrap();
         assert_eq!(
             ledger
@@ -582,8 +632,7 @@ mod tests {
             "this live process is running it"
         );
         ledger
-            .connection()
-            .execute("UPDATE schedule_runs SET owner = '0:1'", [])
+            .raw_batch("UPDATE schedule_runs SET owner = '0:1'")
             .unwrap();
         assert!(
             ledger.begin_schedule_run("news", "", 1_000, 1_003).unwrap(),
@@ -623,11 +672,8 @@ mod tests {
 
     #[test]
     fn a_ledger_from_a_newer_xsell_is_refused() {
-        let (dir, ledger) = open();
-        ledger
-            .connection
-            .execute_batch("PRAGMA user_version = 99")
-            .unwrap();
+        let (dir, mut ledger) = open();
+        ledger.raw_batch("PRAGMA user_version = 99").unwrap();
         drop(ledger);
         let error = Ledger::open(&dir.path().join("state/xsell.db"))
             .err()

@@ -4,9 +4,8 @@
 //! idempotent, so a provider's retry or a second click changes nothing, and
 //! each is committed before the caller answers.
 
-use rusqlite::{OptionalExtension, params};
-
-use super::{Ledger, ledger_error};
+use super::db::vals;
+use super::Ledger;
 use crate::error::Result;
 
 /// What an unsubscribe covers.
@@ -22,14 +21,14 @@ impl Ledger {
     /// The address a customer's message of `campaign` went to, if one was
     /// recorded (a token only exists in a message xsell made).
     pub fn email_of(&self, customer: &str, campaign: &str) -> Result<Option<String>> {
-        self.connection
-            .query_row(
+        Ok(self
+            .db()
+            .query_opt(
                 "SELECT email FROM messages WHERE customer = ?1 AND campaign = ?2 ORDER BY updated_at DESC LIMIT 1",
-                params![customer, campaign],
-                |row| row.get(0),
+                vals![customer, campaign],
             )
-            .optional()
-            .map_err(|e| ledger_error(&self.path, e))
+            .map_err(self.fail())?
+            .map(|row| row.text(0)))
     }
 
     /// Records an unsubscribe; `false` when it was already recorded.
@@ -55,12 +54,12 @@ impl Ledger {
             Scope::Campaign(campaign) => campaign,
         };
         let changed = self
-            .connection
+            .db()
             .execute(
                 "INSERT INTO campaign_opt_outs (email, campaign, source, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                params![email, campaign, source, now],
+                vals![&email, campaign, source, now],
             )
-            .map_err(|e| ledger_error(&self.path, e))?;
+            .map_err(self.fail())?;
         Ok(changed > 0)
     }
 
@@ -78,16 +77,16 @@ impl Ledger {
         let mut removed = 0;
         for source in sources {
             removed += match scope {
-                Scope::All => self.connection.execute(
+                Scope::All => self.db().execute(
                     "DELETE FROM suppression WHERE email = ?1 AND reason = 'unsubscribed' AND source = ?2 AND at >= ?3",
-                    params![email, source, since],
+                    vals![&email, *source, since],
                 ),
-                Scope::Campaign(campaign) => self.connection.execute(
+                Scope::Campaign(campaign) => self.db().execute(
                     "DELETE FROM campaign_opt_outs WHERE email = ?1 AND campaign = ?2 AND source = ?3 AND at >= ?4",
-                    params![email, campaign, source, since],
+                    vals![&email, campaign, *source, since],
                 ),
             }
-            .map_err(|e| ledger_error(&self.path, e))?;
+            .map_err(self.fail())?;
         }
         Ok(removed > 0)
     }
@@ -102,24 +101,25 @@ impl Ledger {
         detail: &str,
         now: i64,
     ) -> Result<()> {
-        self.connection
+        self.db()
             .execute(
                 "INSERT INTO inbound (at, kind, email, detail) VALUES (?1, ?2, ?3, ?4)",
-                params![now, kind, email.map(|e| e.trim().to_lowercase()), detail],
+                vals![now, kind, email.map(|e| e.trim().to_lowercase()), detail],
             )
-            .map_err(|e| ledger_error(&self.path, e))?;
+            .map_err(self.fail())?;
         Ok(())
     }
 
     /// How many messages of `kind` came back for `email` since `since`.
     pub fn inbound_count(&self, kind: &str, email: &str, since: i64) -> Result<i64> {
-        self.connection
-            .query_row(
+        Ok(self
+            .db()
+            .query_opt(
                 "SELECT COUNT(*) FROM inbound WHERE email = ?1 AND kind = ?2 AND at >= ?3",
-                params![email.trim().to_lowercase(), kind, since],
-                |row| row.get(0),
+                vals![email.trim().to_lowercase(), kind, since],
             )
-            .map_err(|e| ledger_error(&self.path, e))
+            .map_err(self.fail())?
+            .map_or(0, |row| row.int(0)))
     }
 
     /// A report that `email` must not be mailed again — a bounce, a
@@ -167,27 +167,26 @@ impl Ledger {
 
     /// Whether xsell ever addressed a message to `email`.
     pub fn has_mailed(&self, email: &str) -> Result<bool> {
-        self.connection
-            .query_row(
-                "SELECT 1 FROM messages WHERE email = ?1 COLLATE NOCASE LIMIT 1",
-                params![email.trim()],
-                |_| Ok(()),
+        Ok(self
+            .db()
+            .query_opt(
+                "SELECT 1 FROM messages WHERE lower(email) = lower(?1) LIMIT 1",
+                vals![email.trim()],
             )
-            .optional()
-            .map(|found| found.is_some())
-            .map_err(|e| ledger_error(&self.path, e))
+            .map_err(self.fail())?
+            .is_some())
     }
 
     /// The latest address xsell mailed customer `customer` at.
     pub fn email_of_customer(&self, customer: &str) -> Result<Option<String>> {
-        self.connection
-            .query_row(
+        Ok(self
+            .db()
+            .query_opt(
                 "SELECT email FROM messages WHERE customer = ?1 ORDER BY updated_at DESC LIMIT 1",
-                params![customer],
-                |row| row.get(0),
+                vals![customer],
             )
-            .optional()
-            .map_err(|e| ledger_error(&self.path, e))
+            .map_err(self.fail())?
+            .map(|row| row.text(0)))
     }
 
     /// Suppresses `email` for a reason that came back by mail or webhook
@@ -200,21 +199,20 @@ impl Ledger {
         campaign: Option<&str>,
         now: i64,
     ) -> Result<bool> {
-        super::suppression::suppress_in(&self.connection, email, reason, source, campaign, now)
-            .map_err(|e| ledger_error(&self.path, e))
+        super::suppression::suppress_in(&mut self.db(), email, reason, source, campaign, now)
+            .map_err(self.fail())
     }
 
     /// The addresses that left `campaign` only, with when.
     pub fn campaign_opt_outs(&self, campaign: &str) -> Result<Vec<(String, i64)>> {
-        let fail = |e: rusqlite::Error| ledger_error(&self.path, e);
-        let mut statement = self
-            .connection
-            .prepare("SELECT email, at FROM campaign_opt_outs WHERE campaign = ?1")
-            .map_err(fail)?;
-        let rows = statement
-            .query_map(params![campaign], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(fail)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(fail)
+        let rows = self
+            .db()
+            .query(
+                "SELECT email, at FROM campaign_opt_outs WHERE campaign = ?1",
+                vals![campaign],
+            )
+            .map_err(self.fail())?;
+        Ok(rows.iter().map(|row| (row.text(0), row.int(1))).collect())
     }
 
     /// Whether `email` is unsubscribed from everything, or from `campaign`.
@@ -222,14 +220,12 @@ impl Ledger {
         let email = email.trim().to_lowercase();
         let all = self.suppression_of(&email)?.is_some();
         let one = self
-            .connection
-            .query_row(
+            .db()
+            .query_opt(
                 "SELECT 1 FROM campaign_opt_outs WHERE email = ?1 AND campaign = ?2",
-                params![email, campaign],
-                |_| Ok(()),
+                vals![&email, campaign],
             )
-            .optional()
-            .map_err(|e| ledger_error(&self.path, e))?
+            .map_err(self.fail())?
             .is_some();
         Ok((all, one))
     }

@@ -35,6 +35,12 @@ impl Ledger {
     /// The workspace's ledger as `config` places it, opened for writing
     /// (see [`Ledger::open_for_workspace`]) with the configured busy timeout.
     pub fn for_config(config: &crate::config::Config, creation: Creation) -> Result<Ledger> {
+        if config.ledger_url.is_some() {
+            let mut ledger = Ledger::connect(config)?;
+            let marker = config.root.join(WORKSPACE_ID_FILE);
+            reconcile_workspace_id(&mut ledger, &marker)?;
+            return Ok(ledger);
+        }
         let outbox = match &config.transport {
             crate::config::TransportConfig::Outbox { dir } => Some(dir.as_path()),
             crate::config::TransportConfig::Smtp(_) => None,
@@ -95,6 +101,45 @@ impl Ledger {
             }
         }
         let mut ledger = Ledger::open(path)?;
+        reconcile_workspace_id(&mut ledger, &marker)?;
+        Ok(ledger)
+    }
+
+    /// The PostgreSQL ledger of `config` (its password from the variable
+    /// `[ledger] password_env` names).
+    pub fn connect(config: &crate::config::Config) -> Result<Ledger> {
+        let Some(url) = &config.ledger_url else {
+            return Err(Error::internal("no [ledger] url"));
+        };
+        let password = match &config.ledger_password_env {
+            Some(name) => Some(std::env::var(name).map_err(|_| {
+                Error::usage(format!(
+                    "set the environment variable {name} to the ledger's PostgreSQL password (`[ledger] password_env`)"
+                ))
+            })?),
+            None => None,
+        };
+        Ledger::open_postgres(url, password.as_deref())
+    }
+
+    /// The workspace's ledger for reading, without creating one (`None`
+    /// before the first send): the SQLite file if it exists, or the
+    /// PostgreSQL database.
+    pub fn open_existing_for(config: &crate::config::Config) -> Result<Option<Ledger>> {
+        if config.ledger_url.is_some() {
+            return Ledger::connect(config).map(Some);
+        }
+        Ledger::open_existing(&config.ledger_path)
+    }
+}
+
+/// Ties the ledger to the workspace: the id in `.xsell-workspace` and the
+/// one the ledger keeps must agree (a ledger of another workspace is
+/// refused); whichever is missing is written from the other.
+fn reconcile_workspace_id(ledger: &mut Ledger, marker: &Path) -> Result<()> {
+    let remembered = read_marker(marker)?;
+    let path = ledger.path().to_path_buf();
+    {
         match (remembered, ledger.meta(WORKSPACE_ID)?) {
             (Some(ours), Some(its)) if ours != its => {
                 return Err(Error::usage(format!(
@@ -106,15 +151,15 @@ impl Ledger {
             (Some(_), Some(_)) => {}
             // A ledger from before workspace ids: it becomes this workspace's.
             (Some(ours), None) => ledger.set_meta(WORKSPACE_ID, &ours)?,
-            (None, Some(its)) => write_marker(&marker, &its)?,
+            (None, Some(its)) => write_marker(marker, &its)?,
             (None, None) => {
-                let id = new_id();
-                ledger.set_meta(WORKSPACE_ID, &id)?;
-                write_marker(&marker, &id)?;
+                // Two first runs at once agree on the id the ledger kept.
+                let id = ledger.meta_or_insert(WORKSPACE_ID, &new_id())?;
+                write_marker(marker, &id)?;
             }
         }
-        Ok(ledger)
     }
+    Ok(())
 }
 
 /// Creates a complete ledger at `path` (schema and workspace id) in one

@@ -141,7 +141,7 @@ async fn report_page(State(shared): State<Arc<Shared>>, Path(campaign): Path<Str
         return problem(StatusCode::NOT_FOUND, format!("no campaign `{campaign}`"));
     };
     let built = blocking(move || -> crate::error::Result<String> {
-        let ledger = crate::ledger::Ledger::open_existing(&previewer.config.ledger_path)?;
+        let ledger = crate::ledger::Ledger::open_existing_for(&previewer.config)?;
         let period = crate::report::Period {
             since: i64::MIN,
             until: i64::MAX,

@@ -14,6 +14,7 @@ mod listen;
 mod mjml_reference;
 mod peers;
 mod placements;
+mod postgres;
 mod plan;
 mod preview;
 mod render;

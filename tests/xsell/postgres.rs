@@ -1,0 +1,368 @@
+//! The ledger on both of its backends: every scenario runs on a SQLite file
+//! and on a private PostgreSQL cluster (Debian's `postgresql`, started for
+//! the tests with `initdb`/`pg_ctl` as the `postgres` user, on a free port
+//! of 127.0.0.1, stopped when the test ends); then whole commands with
+//! `[ledger] url`: shards and a rogue process sending one campaign to
+//! smtp-sink exactly once.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use xsell::ledger::{
+    CapVerdict, Claim, Ledger, MessageKey, PastSend, RunState, Scope, State,
+};
+
+use crate::peers;
+use crate::support::*;
+
+/// A private PostgreSQL cluster; stopped and removed when dropped.
+pub struct Cluster {
+    bin: PathBuf,
+    data: PathBuf,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+impl Cluster {
+    pub fn start() -> Cluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| {
+                versions
+                    .flatten()
+                    .map(|e| e.path().join("bin"))
+                    .filter(|b| b.join("initdb").exists())
+                    .max()
+            })
+            .expect("PostgreSQL is missing: apt-get install postgresql (.ci/run does)");
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let root = is_root();
+        if root {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let run = |program: &Path, args: &[&str]| {
+            let mut command = if root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(program);
+                c
+            } else {
+                Command::new(program)
+            };
+            let output = command.args(args).output().unwrap();
+            assert!(
+                output.status.success(),
+                "{} {args:?}: {}",
+                program.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let data_text = data.display().to_string();
+        run(
+            &bin.join("initdb"),
+            &["-D", &data_text, "-A", "trust", "-U", "xsell", "-E", "UTF8", "--no-sync"],
+        );
+        let port = peers::free_port();
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200",
+            dir.path().display()
+        );
+        let log = dir.path().join("postgres.log").display().to_string();
+        run(
+            &bin.join("pg_ctl"),
+            &["-D", &data_text, "-o", &options, "-l", &log, "-w", "start"],
+        );
+        Cluster {
+            bin,
+            data,
+            port,
+            dir,
+        }
+    }
+
+    /// A new empty database; its URL.
+    pub fn database(&self, name: &str) -> String {
+        let mut client = postgres::Client::connect(
+            &format!("postgres://xsell@127.0.0.1:{}/postgres", self.port),
+            postgres::NoTls,
+        )
+        .unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        self.url(name)
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        format!("postgres://xsell@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Runs SQL on a database directly (tests that fake what a dead process left).
+    pub fn sql(&self, name: &str, sql: &str) {
+        let mut client = postgres::Client::connect(&self.url(name), postgres::NoTls).unwrap();
+        client.batch_execute(sql).unwrap();
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let mut command = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(self.bin.join("pg_ctl"));
+            c
+        } else {
+            Command::new(self.bin.join("pg_ctl"))
+        };
+        let _ = command
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = &self.dir;
+    }
+}
+
+/// One backend for the scenarios: how to open a fresh ledger, reopen it
+/// (another process), and change it behind the ledger's back.
+struct Backend<'a> {
+    name: &'static str,
+    try_open: Box<dyn Fn() -> xsell::error::Result<Ledger> + 'a>,
+    raw: Box<dyn Fn(&str) + 'a>,
+}
+
+impl Backend<'_> {
+    fn open(&self) -> Ledger {
+        (self.try_open)().unwrap()
+    }
+}
+
+/// Runs `scenario` on a new SQLite ledger and a new PostgreSQL database.
+fn on_both(cluster: &Cluster, scenario: &str, run: impl Fn(&Backend<'_>)) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("xsell.db");
+    let sqlite = Backend {
+        name: "sqlite",
+        try_open: Box::new(|| Ledger::open(&path)),
+        raw: Box::new(|sql| {
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap()
+        }),
+    };
+    run(&sqlite);
+    let url = cluster.database(scenario);
+    let postgres = Backend {
+        name: "postgres",
+        try_open: Box::new(|| Ledger::open_postgres(&url, None)),
+        raw: Box::new(|sql| cluster.sql(scenario, sql)),
+    };
+    run(&postgres);
+}
+
+fn key(customer: &str) -> MessageKey {
+    MessageKey {
+        campaign: "c".into(),
+        customer: customer.into(),
+        occurrence: "o".into(),
+    }
+}
+
+fn allow(_: &[PastSend]) -> CapVerdict {
+    CapVerdict::Allowed
+}
+
+#[test]
+fn the_ledger_behaves_the_same_on_sqlite_and_postgresql() {
+    let cluster = Cluster::start();
+
+    on_both(&cluster, "claims", |b| {
+        let mut ledger = b.open();
+        let first = ledger.claim(&key("A"), "a@x.example", 1, 60, false, allow).unwrap();
+        assert_eq!(first, Claim::Granted { attempt: 1 }, "{}", b.name);
+        // Another process sees the claim.
+        let mut other = b.open();
+        assert_eq!(
+            other.claim(&key("A"), "a@x.example", 2, 60, false, allow).unwrap(),
+            Claim::AlreadyHandled(State::Claimed),
+            "{}",
+            b.name
+        );
+        ledger.mark_sent(&key("A"), "<m1@x>", 3).unwrap();
+        let row = other.message(&key("A")).unwrap().unwrap();
+        assert_eq!((row.state, row.message_id.as_deref()), (State::Sent, Some("<m1@x>")));
+        assert_eq!(
+            ledger.claim(&key("A"), "a@x.example", 4, 60, false, allow).unwrap(),
+            Claim::AlreadyHandled(State::Sent)
+        );
+        assert_eq!(other.state_counts("c").unwrap(), vec![(State::Sent, 1)]);
+    });
+
+    on_both(&cluster, "caps", |b| {
+        let mut ledger = b.open();
+        let other = MessageKey {
+            campaign: "other".into(),
+            ..key("A")
+        };
+        ledger.claim(&other, "a@x.example", 1_000, 86_400, false, allow).unwrap();
+        ledger.mark_sent(&other, "<m>", 1_000).unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let claim = ledger
+            .claim(&key("A"), "a@x.example", 2_000, 86_400, false, |sends| {
+                *seen.lock().unwrap() = sends.to_vec();
+                CapVerdict::Defer {
+                    reason: "at most 1 in 1d".into(),
+                    until: 87_400,
+                }
+            })
+            .unwrap();
+        assert_eq!(seen.lock().unwrap().len(), 1, "{}", b.name);
+        assert!(matches!(claim, Claim::Capped(_)));
+        assert_eq!(
+            ledger.claim(&key("A"), "a@x.example", 3_000, 86_400, false, allow).unwrap(),
+            Claim::NotYet { until: 87_400 }
+        );
+        assert_eq!(ledger.sends_of("A", 0).unwrap().len(), 1);
+    });
+
+    on_both(&cluster, "failures", |b| {
+        let mut ledger = b.open();
+        ledger.claim(&key("A"), "a@x.example", 1, 60, false, allow).unwrap();
+        ledger.mark_failed(&key("A"), "a@x.example", "550 no such user", true, 2).unwrap();
+        assert_eq!(ledger.suppression_of("A@x.example").unwrap().as_deref(), Some("bounced"));
+        assert_eq!(
+            ledger.claim(&key("A"), "a@x.example", 3, 60, false, allow).unwrap(),
+            Claim::AlreadyHandled(State::Failed),
+            "{}",
+            b.name
+        );
+        ledger.claim(&key("B"), "b@x.example", 1, 60, false, allow).unwrap();
+        ledger.mark_failed(&key("B"), "b@x.example", "451 later", false, 2).unwrap();
+        assert_eq!(
+            ledger.claim(&key("B"), "b@x.example", 3, 60, false, allow).unwrap(),
+            Claim::Granted { attempt: 2 }
+        );
+        // A failure without a claim (a panic before it) is a new row.
+        ledger.mark_failed(&key("C"), "c@x.example", "panic", false, 4).unwrap();
+        assert_eq!(ledger.message(&key("C")).unwrap().unwrap().state, State::Failed);
+    });
+
+    on_both(&cluster, "abandoned", |b| {
+        let mut ledger = b.open();
+        ledger.claim(&key("A"), "a@x.example", 1, 60, false, allow).unwrap();
+        (b.raw)("UPDATE messages SET owner = '0:1'");
+        let mut again = b.open();
+        assert_eq!(again.unconfirmed(None).unwrap().len(), 1, "{}", b.name);
+        assert_eq!(
+            again.claim(&key("A"), "a@x.example", 2, 60, false, allow).unwrap(),
+            Claim::AlreadyHandled(State::Claimed)
+        );
+        assert_eq!(
+            again.claim(&key("A"), "a@x.example", 3, 60, true, allow).unwrap(),
+            Claim::Granted { attempt: 2 }
+        );
+    });
+
+    on_both(&cluster, "schedule", |b| {
+        let mut ledger = b.open();
+        assert!(ledger.begin_schedule_run("news", "1/2", 1_000, 1_001).unwrap());
+        assert!(!ledger.begin_schedule_run("news", "1/2", 1_000, 1_002).unwrap());
+        assert!(ledger.begin_schedule_run("news", "2/2", 1_000, 1_002).unwrap(), "{}", b.name);
+        (b.raw)("UPDATE schedule_runs SET owner = '0:1' WHERE shard = '1/2'");
+        assert!(ledger.begin_schedule_run("news", "1/2", 1_000, 1_003).unwrap());
+        ledger
+            .finish_schedule_run("news", "1/2", 1_000, RunState::Done, "sent 3", 1_004)
+            .unwrap();
+        assert_eq!(ledger.last_schedule_run("news", "1/2").unwrap(), Some(1_000));
+        assert_eq!(ledger.last_schedule_run("news", "2/2").unwrap(), None);
+        assert_eq!(ledger.schedule_runs("news", 10).unwrap().len(), 2);
+    });
+
+    on_both(&cluster, "return_path", |b| {
+        let mut ledger = b.open();
+        ledger.claim(&key("A"), "A@x.example", 1, 60, false, allow).unwrap();
+        ledger.mark_sent(&key("A"), "<m>", 2).unwrap();
+        assert!(ledger.has_mailed("a@X.example").unwrap(), "{}", b.name);
+        assert_eq!(ledger.email_of("A", "c").unwrap().as_deref(), Some("A@x.example"));
+        assert!(ledger
+            .unsubscribe("a@x.example", &Scope::Campaign("c".into()), "c", "page", 10)
+            .unwrap());
+        assert!(!ledger
+            .unsubscribe("a@x.example", &Scope::Campaign("c".into()), "c", "page", 11)
+            .unwrap());
+        assert_eq!(ledger.is_unsubscribed("a@x.example", "c").unwrap(), (false, true));
+        assert_eq!(ledger.campaign_opt_outs("c").unwrap().len(), 1);
+        assert!(ledger.resubscribe("a@x.example", &Scope::Campaign("c".into()), &["page"], 5).unwrap());
+        let (count, suppressed) = ledger
+            .record_soft_bounce("a@x.example", "4.2.2", "inbound", 20, 2, 0)
+            .unwrap();
+        assert_eq!((count, suppressed), (1, false));
+        let (count, suppressed) = ledger
+            .record_soft_bounce("a@x.example", "4.2.2", "inbound", 21, 2, 0)
+            .unwrap();
+        assert_eq!((count, suppressed), (2, true));
+        assert_eq!(ledger.departures().unwrap().len(), 0, "no campaign named");
+        // A whole import is one transaction: all or nothing.
+        let failed = ledger.in_transaction(|l| {
+            l.suppress("x@x.example", "manual", "import", 30)?;
+            Err::<(), _>(xsell::error::Error::usage("line 2 is bad"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(ledger.suppression_of("x@x.example").unwrap(), None, "{}", b.name);
+    });
+
+    on_both(&cluster, "contents", |b| {
+        let mut ledger = b.open();
+        let contents = xsell::ledger::Contents {
+            moment_at: 5,
+            shown: vec![xsell::ledger::Shown {
+                list: "l".into(),
+                source: "bestsellers".into(),
+                product: "P1".into(),
+            }],
+            ..Default::default()
+        };
+        ledger
+            .record_held_out(&key("H"), "h@x.example", Some(&contents), 10)
+            .unwrap();
+        let rows = ledger.report_rows(Some("c"), 0, 100).unwrap();
+        assert_eq!(rows.len(), 1, "{}", b.name);
+        assert_eq!(rows[0].contents.as_ref(), Some(&contents));
+        assert_eq!(ledger.report_rows(None, 0, 100).unwrap().len(), 1);
+        let history = ledger.history("c", 0).unwrap();
+        assert!(format!("{history:?}").contains("H"), "{}", b.name);
+    });
+
+    on_both(&cluster, "versions", |b| {
+        let ledger = b.open();
+        let version = ledger.schema_version().unwrap();
+        assert!(version >= 1);
+        drop(ledger);
+        if b.name == "sqlite" {
+            (b.raw)("PRAGMA user_version = 99");
+        } else {
+            (b.raw)("UPDATE xsell_schema SET version = 99");
+        }
+        let refused = (b.try_open)().err().expect("a newer ledger is refused");
+        assert!(
+            refused.to_string().contains("newer than this xsell knows"),
+            "{}: {refused}",
+            b.name
+        );
+    });
+}
