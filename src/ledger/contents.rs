@@ -112,7 +112,9 @@ impl Ledger {
              WHERE m.state IN ('sent', 'held_out') AND m.updated_at >= ?1 AND m.updated_at < ?2";
         let rows = match campaign {
             Some(campaign) => self.db().query(
-                &format!("{SELECT} AND m.campaign = ?3 ORDER BY m.campaign, m.updated_at, m.customer"),
+                &format!(
+                    "{SELECT} AND m.campaign = ?3 ORDER BY m.campaign, m.updated_at, m.customer"
+                ),
                 vals![since, until, campaign],
             ),
             None => self.db().query(

@@ -101,13 +101,15 @@ impl Row {
 pub enum DbError {
     Sqlite(rusqlite::Error),
     Postgres(postgres::Error),
+    /// The PostgreSQL connection's thread is gone.
+    Thread(String),
 }
 
 impl DbError {
     /// A serialization failure or a deadlock: the transaction may be run again.
     pub fn is_retryable(&self) -> bool {
         match self {
-            DbError::Sqlite(_) => false,
+            DbError::Sqlite(_) | DbError::Thread(_) => false,
             DbError::Postgres(error) => error.code().is_some_and(|code| {
                 *code == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
                     || *code == postgres::error::SqlState::T_R_DEADLOCK_DETECTED
@@ -120,6 +122,7 @@ impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DbError::Sqlite(error) => write!(f, "{error}"),
+            DbError::Thread(error) => write!(f, "{error}"),
             DbError::Postgres(error) => match error.as_db_error() {
                 Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
                 None => write!(f, "{error}"),
@@ -148,20 +151,21 @@ pub enum Db {
     Postgres(Box<Postgres>),
 }
 
-/// A PostgreSQL connection and its prepared statements.
+/// A PostgreSQL connection and its prepared statements, on a thread of its
+/// own: the client blocks on its own async runtime, which may not run inside
+/// the send loop's (each call is a message to that thread and its answer).
 pub struct Postgres {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+struct Connection {
     client: postgres::Client,
     statements: HashMap<String, postgres::Statement>,
 }
 
-impl Postgres {
-    pub fn new(client: postgres::Client) -> Postgres {
-        Postgres {
-            client,
-            statements: HashMap::new(),
-        }
-    }
-
+impl Connection {
     fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
@@ -169,6 +173,57 @@ impl Postgres {
         let statement = self.client.prepare(&dollar_placeholders(sql))?;
         self.statements.insert(sql.to_string(), statement.clone());
         Ok(statement)
+    }
+}
+
+impl Postgres {
+    /// Connects with `config` on the connection's own thread.
+    pub fn connect(config: postgres::Config) -> DbResult<Postgres> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (ready, connected) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("xsell-ledger-pg".into())
+            .spawn(move || {
+                let mut connection = match config.connect(postgres::NoTls) {
+                    Ok(client) => {
+                        let _ = ready.send(Ok(()));
+                        Connection {
+                            client,
+                            statements: HashMap::new(),
+                        }
+                    }
+                    Err(error) => {
+                        let _ = ready.send(Err(error));
+                        return;
+                    }
+                };
+                while let Ok(job) = queue.recv() {
+                    job(&mut connection);
+                }
+            })
+            .map_err(|e| DbError::Thread(e.to_string()))?;
+        match connected.recv() {
+            Ok(Ok(())) => Ok(Postgres { jobs }),
+            Ok(Err(error)) => Err(DbError::Postgres(error)),
+            Err(_) => Err(DbError::Thread("the connection thread stopped".into())),
+        }
+    }
+
+    /// Runs `work` on the connection's thread and waits for its answer.
+    fn call<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> DbResult<T> + Send + 'static,
+    ) -> DbResult<T> {
+        let (answer, answered) = std::sync::mpsc::channel();
+        let job: Job = Box::new(move |connection| {
+            let _ = answer.send(work(connection));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| DbError::Thread("the connection thread stopped".into()))?;
+        answered
+            .recv()
+            .map_err(|_| DbError::Thread("the connection thread stopped".into()))?
     }
 }
 
@@ -229,10 +284,13 @@ impl Db {
                 .prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(params))?),
             Db::Postgres(pg) => {
-                let statement = pg.statement(sql)?;
-                let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    params.iter().map(|p| p as _).collect();
-                Ok(pg.client.execute(&statement, &params)? as usize)
+                let (sql, params) = (sql.to_string(), params.to_vec());
+                pg.call(move |connection| {
+                    let statement = connection.statement(&sql)?;
+                    let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                        params.iter().map(|p| p as _).collect();
+                    Ok(connection.client.execute(&statement, &params)? as usize)
+                })
             }
         }
     }
@@ -262,11 +320,14 @@ impl Db {
                 Ok(rows.collect::<rusqlite::Result<Vec<Row>>>()?)
             }
             Db::Postgres(pg) => {
-                let statement = pg.statement(sql)?;
-                let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    params.iter().map(|p| p as _).collect();
-                let rows = pg.client.query(&statement, &params)?;
-                rows.iter().map(postgres_row).collect()
+                let (sql, params) = (sql.to_string(), params.to_vec());
+                pg.call(move |connection| {
+                    let statement = connection.statement(&sql)?;
+                    let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                        params.iter().map(|p| p as _).collect();
+                    let rows = connection.client.query(&statement, &params)?;
+                    rows.iter().map(postgres_row).collect()
+                })
             }
         }
     }
@@ -280,16 +341,17 @@ impl Db {
     pub fn batch(&mut self, sql: &str) -> DbResult<()> {
         match self {
             Db::Sqlite(connection) => Ok(connection.execute_batch(sql)?),
-            Db::Postgres(pg) => Ok(pg.client.batch_execute(sql)?),
+            Db::Postgres(pg) => {
+                let sql = sql.to_string();
+                pg.call(move |connection| Ok(connection.client.batch_execute(&sql)?))
+            }
         }
     }
 
     pub fn begin(&mut self) -> DbResult<()> {
         match self {
             Db::Sqlite(connection) => Ok(connection.execute_batch("BEGIN IMMEDIATE")?),
-            Db::Postgres(pg) => Ok(pg
-                .client
-                .batch_execute("BEGIN ISOLATION LEVEL SERIALIZABLE")?),
+            Db::Postgres(_) => self.batch("BEGIN ISOLATION LEVEL SERIALIZABLE"),
         }
     }
 
@@ -316,8 +378,14 @@ impl Db {
                     if !(error.is_retryable() && attempt < MAX_ATTEMPTS) {
                         return Err(error);
                     }
-                    // Back off a little, differently per process, before trying again.
-                    let pause = 2u64.pow(attempt.min(6)) + u64::from(std::process::id() % 7);
+                    // Back off a random while (up to 2^attempt ms, at most
+                    // 0.2 s), so that the transactions that collided do not
+                    // collide again.
+                    let nanos = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.subsec_nanos());
+                    let ceiling = 2u64.pow(attempt.min(8)).min(200);
+                    let pause = u64::from(nanos ^ std::process::id()) % ceiling + 1;
                     std::thread::sleep(std::time::Duration::from_millis(pause));
                 }
             }
@@ -330,7 +398,7 @@ impl Db {
 }
 
 /// Tries of one transaction on PostgreSQL before its error is returned.
-const MAX_ATTEMPTS: u32 = 20;
+const MAX_ATTEMPTS: u32 = 100;
 
 fn postgres_row(row: &postgres::Row) -> DbResult<Row> {
     use postgres::types::Type;

@@ -43,9 +43,9 @@ mod suppression;
 mod workspace;
 
 pub use claims::{CapsDecision, ClaimRequest, Write, Written};
+use db::{Db, DbError, vals};
 use owner::{owner_alive, process_owner};
 pub use schedule::RunState;
-use db::{Db, DbError, vals};
 
 pub use contents::{Contents, ReportRow, Shown};
 
@@ -207,8 +207,7 @@ impl Ledger {
                 ledger_error(path, format!("cannot create {}: {e}", parent.display()))
             })?;
         }
-        let connection =
-            rusqlite::Connection::open(path).map_err(|e| ledger_error(path, e))?;
+        let connection = rusqlite::Connection::open(path).map_err(|e| ledger_error(path, e))?;
         connection
             .busy_timeout(Duration::from_secs(60))
             .map_err(|e| ledger_error(path, e))?;
@@ -251,11 +250,9 @@ impl Ledger {
             config.password(password);
         }
         config.application_name("xsell");
-        let client = config
-            .connect(postgres::NoTls)
-            .map_err(|e| ledger_error(&shown, DbError::Postgres(e)))?;
+        let connection = db::Postgres::connect(config).map_err(|e| ledger_error(&shown, e))?;
         let mut ledger = Ledger {
-            db: RefCell::new(Db::Postgres(Box::new(db::Postgres::new(client)))),
+            db: RefCell::new(Db::Postgres(Box::new(connection))),
             path: shown,
             owner: process_owner(),
         };
@@ -392,7 +389,10 @@ impl Ledger {
     /// Runs raw SQL on the ledger (tests that fake an old or newer ledger).
     #[cfg(test)]
     pub(crate) fn raw_batch(&mut self, sql: &str) -> Result<()> {
-        self.db.get_mut().batch(sql).map_err(|e| ledger_error(&self.path, e))
+        self.db
+            .get_mut()
+            .batch(sql)
+            .map_err(|e| ledger_error(&self.path, e))
     }
 }
 

@@ -4,8 +4,8 @@
 //! idempotent, so a provider's retry or a second click changes nothing, and
 //! each is committed before the caller answers.
 
-use super::db::vals;
 use super::Ledger;
+use super::db::vals;
 use crate::error::Result;
 
 /// What an unsubscribe covers.

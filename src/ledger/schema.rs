@@ -21,7 +21,9 @@ pub(super) fn version(db: &mut Db) -> DbResult<usize> {
     } else {
         "PRAGMA user_version"
     };
-    Ok(db.query_opt(sql, &[])?.map_or(0, |row| row.int(0).max(0) as usize))
+    Ok(db
+        .query_opt(sql, &[])?
+        .map_or(0, |row| row.int(0).max(0) as usize))
 }
 
 /// [`version`], locking it until the transaction ends (PostgreSQL; SQLite's
@@ -38,7 +40,10 @@ pub(super) fn version_for_update(db: &mut Db) -> DbResult<usize> {
 
 pub(super) fn set_version(db: &mut Db, version: usize) -> DbResult<()> {
     if db.is_postgres() {
-        db.execute("UPDATE xsell_schema SET version = ?1", vals![version as i64])?;
+        db.execute(
+            "UPDATE xsell_schema SET version = ?1",
+            vals![version as i64],
+        )?;
         Ok(())
     } else {
         db.batch(&format!("PRAGMA user_version = {version}"))
@@ -46,7 +51,8 @@ pub(super) fn set_version(db: &mut Db, version: usize) -> DbResult<()> {
 }
 
 /// Where PostgreSQL keeps the version (created before the first migration).
-pub(super) const POSTGRES_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS xsell_schema (version BIGINT NOT NULL);
+pub(super) const POSTGRES_VERSION_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS xsell_schema (version BIGINT NOT NULL);
 INSERT INTO xsell_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM xsell_schema);";
 
 /// PostgreSQL's migrations: the same tables as SQLite's after all of them
