@@ -2,7 +2,8 @@
 //! `postgresql`): `initdb` in a temporary folder, `pg_ctl start` on a free
 //! port of 127.0.0.1 — as the `postgres` user through `runuser` when run as
 //! root —, stopped when dropped. Used by `tests/xsell/postgres.rs` and
-//! `benches/ledger.rs`.
+//! `benches/ledger.rs`. (Each uses a part of it.)
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
