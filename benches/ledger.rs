@@ -5,7 +5,7 @@
 //! SMTP and confirm — from the first start to the last exit, and the
 //! messages sent per second over it. Prints figures; asserts nothing.
 //!
-//! cargo bench --bench ledger [-- --customers 20000]
+//! cargo bench --bench ledger [-- --customers 20000] [--backend sqlite|postgresql]
 //! (needs `smtp-sink` from `postfix` and `postgresql`)
 
 #[path = "support/mod.rs"]
@@ -117,7 +117,11 @@ fn main() {
         "{CAMPAIGN} of a generated store of {customers} customers, to smtp-sink on 127.0.0.1, this machine's {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    for backend in ["sqlite", "postgresql"] {
+    let only = argument("--backend");
+    for backend in ["sqlite", "postgresql"]
+        .into_iter()
+        .filter(|b| only.as_deref().is_none_or(|o| o == *b))
+    {
         for shards in [1, 2, 4] {
             let workspace = dir.path().join(format!("{backend}-{shards}"));
             std::fs::create_dir_all(&workspace).unwrap();

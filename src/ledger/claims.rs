@@ -2,7 +2,7 @@
 //! checked in the same transaction) before its SMTP transaction starts,
 //! then marked sent or failed; several writes share one commit.
 
-use super::db::{Db, DbResult};
+use super::db::{Db, DbError, DbResult};
 use super::messages::past_sends;
 use super::suppression::suppress_in;
 use super::*;
@@ -250,18 +250,26 @@ fn claim_in(
         attempts: u32,
         reason: Option<String>,
     }
-    let existing = db
+    let address = email.trim().to_lowercase();
+    // The message's row, the suppression list and the campaign's opt-outs in
+    // one round trip (it matters on a database over the network).
+    let facts = db
         .query_opt(
-            "SELECT state, owner, not_before, attempts, reason FROM messages WHERE campaign = ?1 AND customer = ?2 AND occurrence = ?3",
-            vals![&key.campaign, &key.customer, &key.occurrence],
+            "SELECT m.state, m.owner, m.not_before, m.attempts, m.reason,
+                    (SELECT reason FROM suppression WHERE email = ?4),
+                    (SELECT 1 FROM campaign_opt_outs WHERE email = ?4 AND campaign = ?1)
+             FROM (SELECT 1) AS one
+             LEFT JOIN messages m ON m.campaign = ?1 AND m.customer = ?2 AND m.occurrence = ?3",
+            vals![&key.campaign, &key.customer, &key.occurrence, &address],
         )?
-        .map(|row| Existing {
-            state: row.text(0),
-            owner: row.opt_text(1),
-            not_before: row.opt_int(2),
-            attempts: row.int(3) as u32,
-            reason: row.opt_text(4),
-        });
+        .ok_or_else(|| DbError::Missing("the claim's facts".into()))?;
+    let existing = facts.opt_text(0).map(|state| Existing {
+        state,
+        owner: facts.opt_text(1),
+        not_before: facts.opt_int(2),
+        attempts: facts.int(3) as u32,
+        reason: facts.opt_text(4),
+    });
     let attempts = match &existing {
         None => 0,
         Some(Existing {
@@ -294,19 +302,11 @@ fn claim_in(
             }
         },
     };
-    let address = email.trim().to_lowercase();
-    let suppressed = match db.query_opt(
-        "SELECT reason FROM suppression WHERE email = ?1",
-        vals![&address],
-    )? {
-        Some(row) => Some(row.text(0)),
-        None => db
-            .query_opt(
-                "SELECT campaign FROM campaign_opt_outs WHERE email = ?1 AND campaign = ?2",
-                vals![&address, &key.campaign],
-            )?
-            .map(|_| "unsubscribed from this campaign".to_string()),
-    };
+    let suppressed = facts.opt_text(5).or_else(|| {
+        facts
+            .opt_int(6)
+            .map(|_| "unsubscribed from this campaign".to_string())
+    });
     if let Some(reason) = suppressed {
         upsert(
             db,

@@ -101,15 +101,15 @@ impl Row {
 pub enum DbError {
     Sqlite(rusqlite::Error),
     Postgres(postgres::Error),
-    /// The PostgreSQL connection's thread is gone.
-    Thread(String),
+    /// A query that always answers did not (a bug).
+    Missing(String),
 }
 
 impl DbError {
     /// A serialization failure or a deadlock: the transaction may be run again.
     pub fn is_retryable(&self) -> bool {
         match self {
-            DbError::Sqlite(_) | DbError::Thread(_) => false,
+            DbError::Sqlite(_) | DbError::Missing(_) => false,
             DbError::Postgres(error) => error.code().is_some_and(|code| {
                 *code == postgres::error::SqlState::T_R_SERIALIZATION_FAILURE
                     || *code == postgres::error::SqlState::T_R_DEADLOCK_DETECTED
@@ -122,7 +122,7 @@ impl fmt::Display for DbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DbError::Sqlite(error) => write!(f, "{error}"),
-            DbError::Thread(error) => write!(f, "{error}"),
+            DbError::Missing(what) => write!(f, "no answer for {what}"),
             DbError::Postgres(error) => match error.as_db_error() {
                 Some(db) => write!(f, "{} ({})", db.message(), db.code().code()),
                 None => write!(f, "{error}"),
@@ -151,14 +151,14 @@ pub enum Db {
     Postgres(Box<Postgres>),
 }
 
-/// A PostgreSQL connection and its prepared statements, on a thread of its
-/// own: the client blocks on its own async runtime, which may not run inside
-/// the send loop's (each call is a message to that thread and its answer).
+/// A PostgreSQL connection and its prepared statements. The client blocks
+/// on an async runtime of its own, which may not be entered from inside
+/// another (the send loop's): a call made there runs on a short-lived thread
+/// of its own; every other call (the ledger writer's, the commands') runs
+/// in place.
 pub struct Postgres {
-    jobs: std::sync::mpsc::Sender<Job>,
+    connection: std::sync::Mutex<Connection>,
 }
-
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 struct Connection {
     client: postgres::Client,
@@ -177,54 +177,35 @@ impl Connection {
 }
 
 impl Postgres {
-    /// Connects with `config` on the connection's own thread.
     pub fn connect(config: postgres::Config) -> DbResult<Postgres> {
-        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-        let (ready, connected) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("xsell-ledger-pg".into())
-            .spawn(move || {
-                let mut connection = match config.connect(postgres::NoTls) {
-                    Ok(client) => {
-                        let _ = ready.send(Ok(()));
-                        Connection {
-                            client,
-                            statements: HashMap::new(),
-                        }
-                    }
-                    Err(error) => {
-                        let _ = ready.send(Err(error));
-                        return;
-                    }
-                };
-                while let Ok(job) = queue.recv() {
-                    job(&mut connection);
-                }
-            })
-            .map_err(|e| DbError::Thread(e.to_string()))?;
-        match connected.recv() {
-            Ok(Ok(())) => Ok(Postgres { jobs }),
-            Ok(Err(error)) => Err(DbError::Postgres(error)),
-            Err(_) => Err(DbError::Thread("the connection thread stopped".into())),
-        }
+        let client = outside_any_runtime(move || config.connect(postgres::NoTls))?;
+        Ok(Postgres {
+            connection: std::sync::Mutex::new(Connection {
+                client,
+                statements: HashMap::new(),
+            }),
+        })
     }
 
-    /// Runs `work` on the connection's thread and waits for its answer.
-    fn call<T: Send + 'static>(
+    fn call<T: Send>(
         &self,
-        work: impl FnOnce(&mut Connection) -> DbResult<T> + Send + 'static,
+        work: impl FnOnce(&mut Connection) -> DbResult<T> + Send,
     ) -> DbResult<T> {
-        let (answer, answered) = std::sync::mpsc::channel();
-        let job: Job = Box::new(move |connection| {
-            let _ = answer.send(work(connection));
-        });
-        self.jobs
-            .send(job)
-            .map_err(|_| DbError::Thread("the connection thread stopped".into()))?;
-        answered
-            .recv()
-            .map_err(|_| DbError::Thread("the connection thread stopped".into()))?
+        let mut guard = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let connection: &mut Connection = &mut guard;
+        outside_any_runtime(|| work(connection))
     }
+}
+
+/// Runs `work` where no async runtime is entered.
+fn outside_any_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return work();
+    }
+    std::thread::scope(|scope| match scope.spawn(work).join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
 }
 
 /// `?1` → `$1` (outside quotes).
@@ -283,15 +264,12 @@ impl Db {
             Db::Sqlite(connection) => Ok(connection
                 .prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(params))?),
-            Db::Postgres(pg) => {
-                let (sql, params) = (sql.to_string(), params.to_vec());
-                pg.call(move |connection| {
-                    let statement = connection.statement(&sql)?;
-                    let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                        params.iter().map(|p| p as _).collect();
-                    Ok(connection.client.execute(&statement, &params)? as usize)
-                })
-            }
+            Db::Postgres(pg) => pg.call(|connection| {
+                let statement = connection.statement(sql)?;
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    params.iter().map(|p| p as _).collect();
+                Ok(connection.client.execute(&statement, &params)? as usize)
+            }),
         }
     }
 
@@ -319,16 +297,13 @@ impl Db {
                 })?;
                 Ok(rows.collect::<rusqlite::Result<Vec<Row>>>()?)
             }
-            Db::Postgres(pg) => {
-                let (sql, params) = (sql.to_string(), params.to_vec());
-                pg.call(move |connection| {
-                    let statement = connection.statement(&sql)?;
-                    let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                        params.iter().map(|p| p as _).collect();
-                    let rows = connection.client.query(&statement, &params)?;
-                    rows.iter().map(postgres_row).collect()
-                })
-            }
+            Db::Postgres(pg) => pg.call(|connection| {
+                let statement = connection.statement(sql)?;
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    params.iter().map(|p| p as _).collect();
+                let rows = connection.client.query(&statement, &params)?;
+                rows.iter().map(postgres_row).collect()
+            }),
         }
     }
 
@@ -341,10 +316,7 @@ impl Db {
     pub fn batch(&mut self, sql: &str) -> DbResult<()> {
         match self {
             Db::Sqlite(connection) => Ok(connection.execute_batch(sql)?),
-            Db::Postgres(pg) => {
-                let sql = sql.to_string();
-                pg.call(move |connection| Ok(connection.client.batch_execute(&sql)?))
-            }
+            Db::Postgres(pg) => pg.call(|connection| Ok(connection.client.batch_execute(sql)?)),
         }
     }
 
