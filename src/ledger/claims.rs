@@ -3,7 +3,6 @@
 //! then marked sent or failed; several writes share one commit.
 
 use super::db::{Db, DbError, DbResult};
-use super::messages::past_sends;
 use super::suppression::suppress_in;
 use super::*;
 use crate::error::Result;
@@ -251,18 +250,33 @@ fn claim_in(
         reason: Option<String>,
     }
     let address = email.trim().to_lowercase();
-    // The message's row, the suppression list and the campaign's opt-outs in
-    // one round trip (it matters on a database over the network).
-    let facts = db
-        .query_opt(
-            "SELECT m.state, m.owner, m.not_before, m.attempts, m.reason,
-                    (SELECT reason FROM suppression WHERE email = ?4),
-                    (SELECT 1 FROM campaign_opt_outs WHERE email = ?4 AND campaign = ?1)
-             FROM (SELECT 1) AS one
-             LEFT JOIN messages m ON m.campaign = ?1 AND m.customer = ?2 AND m.occurrence = ?3",
-            vals![&key.campaign, &key.customer, &key.occurrence, &address],
-        )?
+    // The message's row, the suppression list, the campaign's opt-outs and
+    // the customer's recent sends (one per result row; the caps read them)
+    // in one round trip: it matters on a database over the network.
+    let rows = db.query(
+        "SELECT m.state, m.owner, m.not_before, m.attempts, m.reason,
+                (SELECT reason FROM suppression WHERE email = ?4),
+                (SELECT 1 FROM campaign_opt_outs WHERE email = ?4 AND campaign = ?1),
+                p.campaign, p.updated_at
+         FROM (SELECT 1) AS one
+         LEFT JOIN messages m ON m.campaign = ?1 AND m.customer = ?2 AND m.occurrence = ?3
+         LEFT JOIN messages p ON p.customer = ?2 AND p.state IN ('claimed', 'sent') AND p.updated_at >= ?5
+         ORDER BY p.updated_at",
+        vals![&key.campaign, &key.customer, &key.occurrence, &address, now - cap_window],
+    )?;
+    let facts = rows
+        .first()
+        .cloned()
         .ok_or_else(|| DbError::Missing("the claim's facts".into()))?;
+    let recent: Vec<PastSend> = rows
+        .iter()
+        .filter_map(|row| {
+            Some(PastSend {
+                campaign: row.opt_text(7)?,
+                at: row.opt_int(8)?,
+            })
+        })
+        .collect();
     let existing = facts.opt_text(0).map(|state| Existing {
         state,
         owner: facts.opt_text(1),
@@ -321,7 +335,6 @@ fn claim_in(
         )?;
         return Ok(Claim::Suppressed(reason));
     }
-    let recent = past_sends(db, &key.customer, now - cap_window)?;
     let verdict = caps(&recent);
     Ok(match &verdict {
         CapVerdict::Allowed => {
