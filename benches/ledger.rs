@@ -16,7 +16,7 @@ mod cluster;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const NOW: &str = "2027-03-02T17:00:00Z";
 const CAMPAIGN: &str = "spring-seasonal";
@@ -35,36 +35,6 @@ fn xsell(workspace: &Path) -> Command {
         .arg(workspace)
         .env("XSELL_SECRET", "bench-signing-key");
     command
-}
-
-/// smtp-sink on a free port, discarding what it receives.
-fn smtp_sink() -> (std::process::Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = Command::new("smtp-sink");
-    if Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-    {
-        command.args(["-u", "nobody"]);
-    }
-    let child = command
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("256")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("smtp-sink (apt-get install postfix)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "smtp-sink did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, port)
 }
 
 /// Sends the campaign with `shards` processes; (messages sent, seconds).
@@ -112,7 +82,8 @@ fn main() {
         .unwrap();
     assert!(generated.success());
     let cluster = cluster::Cluster::start();
-    let (mut sink, port) = smtp_sink();
+    let sink = support::Sink::start();
+    let port = sink.port;
     println!(
         "{CAMPAIGN} of a generated store of {customers} customers, to smtp-sink on 127.0.0.1, this machine's {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
@@ -147,6 +118,5 @@ fn main() {
             );
         }
     }
-    let _ = sink.kill();
-    let _ = sink.wait();
+    drop(sink);
 }

@@ -9,8 +9,11 @@
 //! `cargo bench --bench send [-- --messages 20000 --connections 16]`
 //! (needs `smtp-sink` and `smtp-source`: `apt-get install postfix`).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,7 +25,7 @@ use xsell::send::engine::{NotPrepared, Prepared, SendOptions, deliver_all};
 fn main() {
     let messages = argument("--messages").unwrap_or(20_000);
     let connections = argument("--connections").unwrap_or(16);
-    let sink = Sink::start();
+    let sink = support::Sink::start();
     let url = format!("smtp://127.0.0.1:{}", sink.port);
     let work = tempfile::tempdir().expect("temp dir");
 
@@ -61,49 +64,9 @@ fn main() {
     );
 }
 
-/// smtp-sink, discarding what it receives.
-struct Sink {
-    port: u16,
-    child: Child,
-}
-
-impl Sink {
-    fn start() -> Sink {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut command = Command::new(program("smtp-sink"));
-        if is_root() {
-            command.args(["-u", "nobody"]);
-        }
-        let child = command
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("1024")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("smtp-sink");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "smtp-sink did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Sink { port, child }
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn smtp_source(port: u16, messages: usize, connections: usize, size: usize) -> f64 {
     let started = Instant::now();
-    let status = Command::new(program("smtp-source"))
+    let status = Command::new(support::program("smtp-source"))
         .args([
             "-d",
             "-s",
@@ -303,22 +266,6 @@ fn argument(name: &str) -> Option<usize> {
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
-}
-
-fn program(name: &str) -> PathBuf {
-    ["/usr/sbin", "/usr/bin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("{name} not found: apt-get install postfix"))
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
 }
 
 fn copy_tree(from: &Path, to: &Path) {

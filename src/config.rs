@@ -872,7 +872,7 @@ impl Checker<'_> {
         let data = self.data(raw.data, &default_currency);
         let caps = self.caps(raw.caps);
 
-        let send = SendSettings {
+        let mut send = SendSettings {
             rate: raw.send.rate.filter(|r| *r > 0.0),
             burst: raw.send.burst.unwrap_or(100).max(1),
             concurrency: raw.send.concurrency.unwrap_or(4).max(1),
@@ -880,7 +880,6 @@ impl Checker<'_> {
             max_consecutive_failures: raw.send.max_consecutive_failures.unwrap_or(20).max(1),
             domains: BTreeMap::new(),
         };
-        let mut send = send;
         for (domain, limit) in raw.send.domains {
             let value = *limit.get_ref();
             let valid = value.concurrency.is_none_or(|n| n >= 1)

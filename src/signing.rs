@@ -72,6 +72,12 @@ impl SigningKey {
     }
 }
 
+/// Whether two secrets (a key, a password, a code) are equal, compared
+/// without stopping at the first difference.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

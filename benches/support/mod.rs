@@ -1,9 +1,11 @@
-//! What several benchmarks share: the peak memory of this process, and a
+//! What several benchmarks share: the peak memory of this process, a
 //! workspace over a generated store with the repository's campaigns and
-//! templates. (Each benchmark uses a part of it.)
+//! templates, and Postfix's smtp-sink. (Each benchmark uses a part of it.)
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Peak resident memory of this process so far (`VmHWM`), in KiB.
 pub fn peak_rss_kib() -> u64 {
@@ -47,4 +49,61 @@ quiet_hours = {{ start = "21:00", end = "08:00" }}
         data = data.display(),
     );
     std::fs::write(dir.join("xsell.toml"), config).expect("write xsell.toml");
+}
+
+/// smtp-sink, discarding what it receives.
+pub struct Sink {
+    pub port: u16,
+    child: Child,
+}
+
+impl Sink {
+    pub fn start() -> Sink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = Command::new(program("smtp-sink"));
+        if is_root() {
+            command.args(["-u", "nobody"]);
+        }
+        let child = command
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("1024")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("smtp-sink");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "smtp-sink did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Sink { port, child }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Postfix program (`smtp-sink`, `smtp-source`).
+pub fn program(name: &str) -> PathBuf {
+    ["/usr/sbin", "/usr/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{name} not found: apt-get install postfix"))
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }

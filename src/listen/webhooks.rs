@@ -214,14 +214,7 @@ fn basic_auth_matches(headers: &HeaderMap, expected: &str) -> bool {
                 .ok()
         })
         .unwrap_or_default();
-    constant_time_eq(&given, expected.as_bytes())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+    crate::signing::constant_time_eq(&given, expected.as_bytes())
 }
 
 fn text(value: &Value, key: &str) -> String {

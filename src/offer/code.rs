@@ -143,9 +143,9 @@ pub fn parse(text: &str) -> Option<ParsedCode> {
 impl ParsedCode {
     /// Whether the owner part is the one of (campaign, customer).
     pub fn owned_by(&self, key: &SigningKey, campaign_id: &str, customer_id: &str) -> bool {
-        constant_time_eq(
-            &encode(&owner_mac(key, campaign_id, customer_id), OWNER_CHARS),
-            &self.owner,
+        crate::signing::constant_time_eq(
+            encode(&owner_mac(key, campaign_id, customer_id), OWNER_CHARS).as_bytes(),
+            self.owner.as_bytes(),
         )
     }
 
@@ -157,12 +157,13 @@ impl ParsedCode {
         customer_id: &str,
         occurrence_key: &str,
     ) -> bool {
-        constant_time_eq(
-            &encode(
+        crate::signing::constant_time_eq(
+            encode(
                 &moment_mac(key, campaign_id, customer_id, occurrence_key),
                 MOMENT_CHARS,
-            ),
-            &self.moment,
+            )
+            .as_bytes(),
+            self.moment.as_bytes(),
         )
     }
 
@@ -176,14 +177,6 @@ impl ParsedCode {
             self.moment
         )
     }
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |difference, (x, y)| difference | (x ^ y))
-            == 0
 }
 
 /// Whose code it is: every (campaign, customer) among the candidates whose
